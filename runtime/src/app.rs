@@ -1,0 +1,110 @@
+//! The one place that wires Arcade together: open the store, load keys and
+//! secrets, start the writer and background tasks, serve HTTP until told to
+//! stop, then shut down in a fixed order (stop accepting, finish in-flight
+//! requests, stop background tasks, commit what is queued, flush).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::writer::Durability;
+use crate::http::{self, AppState};
+use crate::store::{Store, StoreOptions};
+
+/// The API key file inside the data directory.
+pub const KEY_FILE: &str = "api-key";
+
+/// Serve on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    let store =
+        tokio::task::spawn_blocking(move || Store::open(&data_dir, &StoreOptions::default()))
+            .await?
+            .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store = Arc::new(store);
+    let (api_key, generated) = api_key(&config)?;
+    if generated {
+        println!(
+            "Generated a full-scope API key (stored in {}):",
+            config.data_dir.join(KEY_FILE).display()
+        );
+        println!("  {api_key}");
+    }
+    if config.durability == Durability::Relaxed {
+        tracing::warn!(
+            "durability RELAXED: writes are acknowledged before they reach the disk; a crash or power loss \
+             can lose up to about half a second of acknowledged writes. Use only for benchmarks."
+        );
+    }
+    let secret = store.secret()?;
+    let db = Db::start(store, config.durability)?;
+    let state = AppState {
+        db: db.clone(),
+        auth: Arc::new(Authenticator::new(api_key, &secret)),
+        config: Arc::new(config.clone()),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let upkeep = tokio::spawn(crate::db::maintenance::run(
+        db.clone(),
+        config.retention.clone(),
+        stop_rx,
+    ));
+
+    let addr = listener.local_addr()?;
+    println!("arcade listening on http://{addr}");
+    tracing::info!(%addr, project = %config.project, durability = ?config.durability, "serving");
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+
+    tracing::info!("shutting down: requests finished, flushing the store");
+    let _ = stop_tx.send(true);
+    let _ = upkeep.await;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The master key: `ARCADE_API_KEY` (via config) or the key file, created on first start.
+fn api_key(config: &Config) -> anyhow::Result<(String, bool)> {
+    if let Some(k) = config.api_key.as_ref().filter(|k| !k.is_empty()) {
+        return Ok((k.clone(), false));
+    }
+    let path = config.data_dir.join(KEY_FILE);
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        let k = k.trim().to_owned();
+        if !k.is_empty() {
+            return Ok((k, false));
+        }
+    }
+    let bytes: [u8; 64] = rand::random();
+    let key = format!("standard_{}", hex::encode(bytes));
+    write_private(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+    Ok((key, true))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.write_all(b"\n")
+}

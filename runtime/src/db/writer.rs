@@ -1,0 +1,274 @@
+//! The single writer: one thread that commits every change, in batches.
+//!
+//! Requests hand their write as an [`Op`] to a bounded queue and wait. The
+//! writer takes everything queued (up to [`MAX_BATCH`]), runs the operations
+//! in order inside one store transaction, each with its own savepoint, flushes
+//! once (in durable mode), publishes the new watermark and only then answers
+//! every request of the batch. This is group commit: many concurrent writers
+//! share one fsync, and a 2xx answer always means the data and its events are
+//! on disk. Having one writer also makes every batch trivially serializable,
+//! and sequence numbers gap-free.
+//!
+//! Exclusive operations (schema changes, writes selected by a query) run in a
+//! batch of their own, may first read and prepare outside the transaction,
+//! and are followed by a reload of the catalog.
+//!
+//! Overflow rule: the queue holds [`QUEUE_DEPTH`] operations; beyond that,
+//! senders wait (backpressure), they are never dropped.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::catalog::Catalog;
+use crate::events::bus::Bus;
+use crate::model::exception::Exception;
+use crate::model::time;
+use crate::store::{Store, WriteTx};
+
+/// Most operations committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Operations that may wait for the writer before senders block.
+pub const QUEUE_DEPTH: usize = 8192;
+
+/// Whether a write is on disk before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// fsync once per batch before answering (group commit). The default.
+    Durable,
+    /// Answer as soon as the batch is committed in memory; sled writes it out
+    /// within about 500 ms. A crash can lose acknowledged writes (never half of
+    /// one). For benchmarks.
+    Relaxed,
+}
+
+/// One queued write.
+pub(crate) trait Op: Send {
+    fn exclusive(&self) -> bool {
+        false
+    }
+    /// Exclusive operations only: runs on the writer thread before the
+    /// transaction, with nothing else writing. May read the store freely.
+    fn prepare(&mut self, _store: &Store, _catalog: &Catalog) {}
+    /// Runs inside the batch transaction; records its own result.
+    fn apply(&self, tx: &mut WriteTx<'_>, catalog: &Catalog);
+    /// Delivers the result once the batch is committed (or failed).
+    fn finish(self: Box<Self>, committed: Result<(), Exception>);
+    /// Whether this is the request to stop the writer.
+    fn is_stop(&self) -> bool {
+        false
+    }
+}
+
+/// Stops the writer once everything queued before it is committed.
+pub(crate) struct Stop {
+    pub reply: oneshot::Sender<Result<(), Exception>>,
+}
+
+impl Op for Stop {
+    fn exclusive(&self) -> bool {
+        true
+    }
+    fn apply(&self, _tx: &mut WriteTx<'_>, _catalog: &Catalog) {}
+    fn finish(self: Box<Self>, committed: Result<(), Exception>) {
+        let _ = self.reply.send(committed);
+    }
+    fn is_stop(&self) -> bool {
+        true
+    }
+}
+
+pub(crate) type Job = Box<dyn Op>;
+
+/// The shared, swappable catalog snapshot.
+pub(crate) type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
+
+pub(crate) struct Writer {
+    pub store: Arc<Store>,
+    pub catalog: SharedCatalog,
+    pub bus: Arc<Bus>,
+    pub durability: Durability,
+    pub next_seq: u64,
+    pub rx: mpsc::Receiver<Job>,
+}
+
+impl Writer {
+    /// Run until every sender is gone, then flush.
+    pub fn run(mut self) {
+        let mut carry: Option<Job> = None;
+        loop {
+            let first = match carry.take() {
+                Some(op) => op,
+                None => match self.rx.blocking_recv() {
+                    Some(op) => op,
+                    None => break,
+                },
+            };
+            if first.is_stop() {
+                let flushed = self.store.flush().map(drop).map_err(Exception::internal);
+                first.finish(flushed);
+                break;
+            }
+            let mut batch = vec![first];
+            let exclusive = batch[0].exclusive();
+            let catalog = self.current_catalog();
+            if exclusive {
+                batch[0].prepare(&self.store, &catalog);
+            } else {
+                while batch.len() < MAX_BATCH {
+                    match self.rx.try_recv() {
+                        Ok(op) if op.exclusive() => {
+                            carry = Some(op);
+                            break;
+                        }
+                        Ok(op) => batch.push(op),
+                        Err(_) => break,
+                    }
+                }
+            }
+            self.commit(batch, &catalog);
+            if exclusive {
+                self.reload_catalog();
+            }
+        }
+        if let Err(e) = self.store.flush() {
+            tracing::error!(error = %e, "final flush failed");
+        }
+        tracing::debug!("writer stopped");
+    }
+
+    fn current_catalog(&self) -> Arc<Catalog> {
+        match self.catalog.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn commit(&mut self, batch: Vec<Job>, catalog: &Catalog) {
+        let result = self.store.transact(self.next_seq, time::now_ms(), |tx| {
+            for op in &batch {
+                op.apply(tx, catalog);
+            }
+        });
+        let outcome = match result {
+            Ok(((), events, next)) => {
+                self.next_seq = next;
+                let flushed = match self.durability {
+                    Durability::Durable if !events.is_empty() => self.store.flush().map(drop),
+                    _ => Ok(()),
+                };
+                match flushed {
+                    Ok(()) => {
+                        if let Some(last) = events.last() {
+                            self.bus.publish(last.seq);
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(Exception::internal(format!(
+                        "flush failed, writes not acknowledged: {e}"
+                    ))),
+                }
+            }
+            Err(e) => Err(Exception::internal(format!(
+                "batch transaction failed: {e}"
+            ))),
+        };
+        for op in batch {
+            op.finish(outcome.clone());
+        }
+    }
+
+    fn reload_catalog(&self) {
+        match Catalog::load(&self.store) {
+            Ok(c) => {
+                let mut slot = match self.catalog.write() {
+                    Ok(s) => s,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                *slot = Arc::new(c);
+            }
+            Err(e) => tracing::error!(error = %e, "reloading the catalog failed"),
+        }
+    }
+}
+
+/// An operation given as a closure.
+pub(crate) struct FnOp<T, F> {
+    pub f: F,
+    pub result: Mutex<Option<Result<T, Exception>>>,
+    pub reply: oneshot::Sender<Result<T, Exception>>,
+}
+
+impl<T, F> Op for FnOp<T, F>
+where
+    T: Send + 'static,
+    F: Fn(&mut WriteTx<'_>, &Catalog) -> Result<T, Exception> + Send + 'static,
+{
+    fn apply(&self, tx: &mut WriteTx<'_>, catalog: &Catalog) {
+        let r = tx.op(|tx| (self.f)(tx, catalog));
+        if let Ok(mut slot) = self.result.lock() {
+            *slot = Some(r);
+        }
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), Exception>) {
+        let this = *self;
+        let result = this.result.into_inner().ok().flatten();
+        let reply = match (committed, result) {
+            (Ok(()), Some(r)) => r,
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => Err(Exception::internal("operation did not run")),
+        };
+        let _ = this.reply.send(reply);
+    }
+}
+
+/// An exclusive operation: a preparation outside the transaction, then the
+/// transactional part, which sees what the preparation produced.
+pub(crate) struct ExclusiveOp<S, T, P, F> {
+    pub prepare: Option<P>,
+    pub state: Option<Result<S, Exception>>,
+    pub f: F,
+    pub result: Mutex<Option<Result<T, Exception>>>,
+    pub reply: oneshot::Sender<Result<T, Exception>>,
+}
+
+impl<S, T, P, F> Op for ExclusiveOp<S, T, P, F>
+where
+    S: Send + 'static,
+    T: Send + 'static,
+    P: FnOnce(&Store, &Catalog) -> Result<S, Exception> + Send + 'static,
+    F: Fn(&mut WriteTx<'_>, &Catalog, &S) -> Result<T, Exception> + Send + 'static,
+{
+    fn exclusive(&self) -> bool {
+        true
+    }
+
+    fn prepare(&mut self, store: &Store, catalog: &Catalog) {
+        if let Some(p) = self.prepare.take() {
+            self.state = Some(p(store, catalog));
+        }
+    }
+
+    fn apply(&self, tx: &mut WriteTx<'_>, catalog: &Catalog) {
+        let r = match &self.state {
+            Some(Ok(state)) => tx.op(|tx| (self.f)(tx, catalog, state)),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(Exception::internal("exclusive operation was not prepared")),
+        };
+        if let Ok(mut slot) = self.result.lock() {
+            *slot = Some(r);
+        }
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), Exception>) {
+        let this = *self;
+        let result = this.result.into_inner().ok().flatten();
+        let reply = match (committed, result) {
+            (Ok(()), Some(r)) => r,
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => Err(Exception::internal("operation did not run")),
+        };
+        let _ = this.reply.send(reply);
+    }
+}

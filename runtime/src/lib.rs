@@ -1,0 +1,36 @@
+//! Arcade: a local-first backend for game logic in one binary.
+//!
+//! # Layout
+//!
+//! A layer uses only the layers below it:
+//! `model` < `store`, `events` < `auth` < `db` < `http` < `app`.
+//!
+//! - [`model`]: plain types and rules (rows, columns, permissions, queries,
+//!   events, Appwrite's error catalogue). No I/O.
+//! - [`store`]: the only user of sled. Key layout, index encoding, the write
+//!   transaction that commits data together with its events, the event log.
+//! - [`events`]: Appwrite's event names and realtime channels (pure), and the
+//!   commit watermark readers wait on.
+//! - [`auth`]: credentials to identities; roles, scopes, passwords, JWTs.
+//! - [`db`]: the single writer (group commit), one module per area of write
+//!   operations, the read path with its query planner, log tailing, upkeep.
+//! - [`http`]: Appwrite's REST API on axum.
+//! - [`app`]: wiring and shutdown; [`config`] and [`shutdown`] support it.
+//!
+//! Design decisions worth knowing before changing anything:
+//! - Every change goes through `db::Db::write`, to one writer thread, and
+//!   through `store::WriteTx`, whose write methods all take the event; an
+//!   operation that changes data without an event is refused. Data and events
+//!   commit in one sled transaction, so the log and the tables never disagree.
+//! - In durable mode a 2xx answer means flushed to disk: the writer flushes
+//!   once per batch (group commit) before answering anyone in it.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod events;
+pub mod http;
+pub mod model;
+pub mod shutdown;
+pub mod store;

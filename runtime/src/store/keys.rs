@@ -1,0 +1,210 @@
+//! Key layout of every sled tree, in one place.
+//!
+//! Numbers are big-endian so byte order is numeric order: the event log and a
+//! table's rows scan in sequence order, index entries in value order. Text
+//! parts of keys are separated by a 0 byte, which IDs can never contain.
+
+/// The trees, in the fixed order write transactions open them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(usize)]
+pub enum TreeId {
+    /// Counters and secrets (`meta` keys below).
+    Meta = 0,
+    /// `d\0<db>` → Database; `t\0<db>\0<table>` → Table.
+    Catalog = 1,
+    /// `<tid:4><seq:8>` → Row.
+    Rows = 2,
+    /// `<tid:4><row id>` → `<seq:8>`.
+    RowIds = 3,
+    /// `<iid:4><encoded values>[<seq:8>]` → `<seq:8>` (see `tx::index_key`).
+    Index = 4,
+    /// `<seq:8>` → Event.
+    Events = 5,
+    /// Users, sessions, teams, memberships, keys (prefixes below).
+    Auth = 6,
+    /// `<transaction id>` → staged Appwrite transaction.
+    Txns = 7,
+}
+
+pub const TREE_NAMES: [&str; 8] = [
+    "meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns",
+];
+
+pub mod meta {
+    /// Highest event sequence number ever committed (u64).
+    pub const LAST_SEQ: &[u8] = b"last_seq";
+    /// Next internal table id (u32).
+    pub const NEXT_TID: &[u8] = b"next_tid";
+    /// Next internal index id (u32).
+    pub const NEXT_IID: &[u8] = b"next_iid";
+    /// Secret that signs JWTs (32 random bytes).
+    pub const SECRET: &[u8] = b"secret";
+    /// Lowest event sequence number still in the log after retention (u64).
+    pub const FIRST_SEQ: &[u8] = b"first_seq";
+    /// Tables whose rows still await purging after a drop: prefix + tid.
+    pub const DROPPED_TID: &[u8] = b"dropped_tid\0";
+    /// Indexes whose entries still await purging after a drop: prefix + iid.
+    pub const DROPPED_IID: &[u8] = b"dropped_iid\0";
+}
+
+pub fn database(db: &str) -> Vec<u8> {
+    join(&[b"d", db.as_bytes()])
+}
+
+pub const DATABASE_PREFIX: &[u8] = b"d\0";
+pub const TABLE_PREFIX: &[u8] = b"t\0";
+
+pub fn table(db: &str, table: &str) -> Vec<u8> {
+    join(&[b"t", db.as_bytes(), table.as_bytes()])
+}
+
+pub fn tables_of(db: &str) -> Vec<u8> {
+    let mut k = join(&[b"t", db.as_bytes()]);
+    k.push(0);
+    k
+}
+
+pub fn row(tid: u32, seq: u64) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..4].copy_from_slice(&tid.to_be_bytes());
+    k[4..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn row_id(tid: u32, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + id.len());
+    k.extend_from_slice(&tid.to_be_bytes());
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+pub fn seq_of_row_key(key: &[u8]) -> Option<u64> {
+    key.get(4..12)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
+pub fn event(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+pub fn u64_of(bytes: &[u8]) -> Option<u64> {
+    bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
+pub fn u32_of(bytes: &[u8]) -> Option<u32> {
+    bytes
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+}
+
+/// Auth tree keys.
+pub mod auth {
+    use super::join;
+
+    pub fn user(id: &str) -> Vec<u8> {
+        join(&[b"u", id.as_bytes()])
+    }
+    pub const USER_PREFIX: &[u8] = b"u\0";
+    pub fn email(email: &str) -> Vec<u8> {
+        join(&[b"e", email.as_bytes()])
+    }
+    pub fn session(id: &str) -> Vec<u8> {
+        join(&[b"s", id.as_bytes()])
+    }
+    /// Session id by the hash of its secret.
+    pub fn session_secret(hash: &str) -> Vec<u8> {
+        join(&[b"sh", hash.as_bytes()])
+    }
+    /// Sessions of a user: `us\0<user>\0<session>` → ().
+    pub fn user_session(user: &str, session: &str) -> Vec<u8> {
+        join(&[b"us", user.as_bytes(), session.as_bytes()])
+    }
+    pub fn user_sessions(user: &str) -> Vec<u8> {
+        let mut k = join(&[b"us", user.as_bytes()]);
+        k.push(0);
+        k
+    }
+    pub fn team(id: &str) -> Vec<u8> {
+        join(&[b"t", id.as_bytes()])
+    }
+    pub const TEAM_PREFIX: &[u8] = b"t\0";
+    pub fn membership(id: &str) -> Vec<u8> {
+        join(&[b"m", id.as_bytes()])
+    }
+    /// Memberships of a team: `tm\0<team>\0<membership>` → ().
+    pub fn team_membership(team: &str, membership: &str) -> Vec<u8> {
+        join(&[b"tm", team.as_bytes(), membership.as_bytes()])
+    }
+    pub fn team_memberships(team: &str) -> Vec<u8> {
+        let mut k = join(&[b"tm", team.as_bytes()]);
+        k.push(0);
+        k
+    }
+    /// Memberships of a user: `um\0<user>\0<membership>` → ().
+    pub fn user_membership(user: &str, membership: &str) -> Vec<u8> {
+        join(&[b"um", user.as_bytes(), membership.as_bytes()])
+    }
+    pub fn user_memberships(user: &str) -> Vec<u8> {
+        let mut k = join(&[b"um", user.as_bytes()]);
+        k.push(0);
+        k
+    }
+    /// The membership of a user in a team: `mp\0<team>\0<user>` → membership id.
+    pub fn member_pair(team: &str, user: &str) -> Vec<u8> {
+        join(&[b"mp", team.as_bytes(), user.as_bytes()])
+    }
+    /// API keys by the hash of their secret.
+    pub fn api_key(secret_hash: &str) -> Vec<u8> {
+        join(&[b"k", secret_hash.as_bytes()])
+    }
+    pub const API_KEY_PREFIX: &[u8] = b"k\0";
+}
+
+pub(crate) fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let len = parts.iter().map(|p| p.len() + 1).sum();
+    let mut k = Vec::with_capacity(len);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// The smallest key greater than every key that starts with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_keys_sort_by_table_then_seq() {
+        assert!(row(1, 2) < row(1, 10));
+        assert!(row(1, u64::MAX) < row(2, 0));
+        assert_eq!(seq_of_row_key(&row(7, 42)), Some(42));
+    }
+
+    #[test]
+    fn prefixes_do_not_bleed() {
+        assert!(!table("a", "b").starts_with(&tables_of("ab")));
+        assert!(table("a", "b").starts_with(&tables_of("a")));
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
+    }
+}
