@@ -28,17 +28,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
-    let store =
-        tokio::task::spawn_blocking(move || Store::open(&data_dir, &StoreOptions::default()))
-            .await?
-            .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir, &StoreOptions::default()))
+        .await?
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let store = Arc::new(store);
     let (api_key, generated) = api_key(&config)?;
     if generated {
-        println!(
-            "Generated a full-scope API key (stored in {}):",
-            config.data_dir.join(KEY_FILE).display()
-        );
+        println!("Generated a full-scope API key (stored in {}):", config.data_dir.join(KEY_FILE).display());
         println!("  {api_key}");
     }
     if config.durability == Durability::Relaxed {
@@ -55,19 +51,13 @@ pub async fn run(
         config: Arc::new(config.clone()),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let upkeep = tokio::spawn(crate::db::maintenance::run(
-        db.clone(),
-        config.retention.clone(),
-        stop_rx,
-    ));
+    let upkeep = tokio::spawn(crate::db::maintenance::run(db.clone(), config.retention.clone(), stop_rx));
 
     let addr = listener.local_addr()?;
     println!("arcade listening on http://{addr}");
     tracing::info!(%addr, project = %config.project, durability = ?config.durability, "serving");
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
 
     tracing::info!("shutting down: requests finished, flushing the store");
     let _ = stop_tx.send(true);

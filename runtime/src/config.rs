@@ -35,11 +35,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_body_bytes: 8 << 20,
-            session_seconds: 365 * 24 * 3600,
-            max_concurrent_requests: 4096,
-        }
+        Self { max_body_bytes: 8 << 20, session_seconds: 365 * 24 * 3600, max_concurrent_requests: 4096 }
     }
 }
 
@@ -52,10 +48,7 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Self {
-            max_events: 1_000_000,
-            max_age_seconds: 7 * 24 * 3600,
-        }
+        Self { max_events: 1_000_000, max_age_seconds: 7 * 24 * 3600 }
     }
 }
 

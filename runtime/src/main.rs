@@ -65,10 +65,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -97,22 +94,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         durability: args.durability,
         api_key: args.api_key,
         allowed_origins: args.allowed_origins,
-        limits: Limits {
-            max_body_bytes: args.max_body_bytes,
-            ..Limits::default()
-        },
-        retention: Retention {
-            max_events: args.retention_events,
-            max_age_seconds: args.retention_seconds,
-        },
+        limits: Limits { max_body_bytes: args.max_body_bytes, ..Limits::default() },
+        retention: Retention { max_events: args.retention_events, max_age_seconds: args.retention_seconds },
     };
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}: {e} (is another server using it? try --listen 127.0.0.1:0)",
-                config.listen
-            )
-        })?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {}: {e} (is another server using it? try --listen 127.0.0.1:0)",
+            config.listen
+        )
+    })?;
     arcade::app::run(config, listener, arcade::shutdown::signal()).await
 }

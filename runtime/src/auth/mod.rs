@@ -133,16 +133,8 @@ pub enum KeyScopes {
 /// The caller of one request.
 #[derive(Debug, Clone)]
 pub enum Identity {
-    Key {
-        id: String,
-        scopes: KeyScopes,
-    },
-    User {
-        user: Arc<User>,
-        session_id: String,
-        roles: Vec<String>,
-        via_jwt: bool,
-    },
+    Key { id: String, scopes: KeyScopes },
+    User { user: Arc<User>, session_id: String, roles: Vec<String>, via_jwt: bool },
     Guest,
 }
 
@@ -182,14 +174,8 @@ impl Identity {
     pub fn has_scope(&self, scope: &str) -> bool {
         let matches = |s: &str| s == scope || scope_aliases(scope).contains(&s);
         match self {
-            Identity::Key {
-                scopes: KeyScopes::All,
-                ..
-            } => true,
-            Identity::Key {
-                scopes: KeyScopes::Some(list),
-                ..
-            } => list.iter().any(|s| matches(s)),
+            Identity::Key { scopes: KeyScopes::All, .. } => true,
+            Identity::Key { scopes: KeyScopes::Some(list), .. } => list.iter().any(|s| matches(s)),
             Identity::User { .. } => USER_SCOPES.iter().any(|s| matches(s)),
             Identity::Guest => GUEST_SCOPES.iter().any(|s| matches(s)),
         }
@@ -203,19 +189,12 @@ impl Identity {
         let who = match self {
             Identity::Key { .. } => "app (role: applications)".to_owned(),
             Identity::User { user, .. } => {
-                let name = if user.email.is_empty() {
-                    "User"
-                } else {
-                    user.email.as_str()
-                };
+                let name = if user.email.is_empty() { "User" } else { user.email.as_str() };
                 format!("{name} (role: users)")
             }
             Identity::Guest => "User (role: guests)".to_owned(),
         };
-        Err(Exception::msg(
-            ErrorType::GeneralUnauthorizedScope,
-            format!("{who} missing scopes ([\"{scope}\"])"),
-        ))
+        Err(Exception::msg(ErrorType::GeneralUnauthorizedScope, format!("{who} missing scopes ([\"{scope}\"])")))
     }
 }
 
@@ -238,10 +217,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(master_key: String, jwt_secret: &[u8]) -> Self {
-        Self {
-            master_key,
-            jwt: jwt::JwtKeys::new(jwt_secret),
-        }
+        Self { master_key, jwt: jwt::JwtKeys::new(jwt_secret) }
     }
 
     pub fn jwt_keys(&self) -> &jwt::JwtKeys {
@@ -250,12 +226,7 @@ impl Authenticator {
 
     /// Resolve the caller. A bad or expired session is a guest (as in
     /// Appwrite); a bad key or JWT is an error.
-    pub fn identify(
-        &self,
-        store: &Store,
-        creds: &Credentials,
-        now: Millis,
-    ) -> Result<Identity, Exception> {
+    pub fn identify(&self, store: &Store, creds: &Credentials, now: Millis) -> Result<Identity, Exception> {
         if let Some(key) = creds.key.as_deref().filter(|k| !k.is_empty()) {
             return self.identify_key(store, key, now);
         }
@@ -265,9 +236,7 @@ impl Authenticator {
             }
             let invalid = || Exception::new(ErrorType::UserJwtInvalid);
             let claims = self.jwt.verify(token).ok_or_else(invalid)?;
-            let session: Session = store
-                .auth(&keys::auth::session(&claims.session_id))?
-                .ok_or_else(invalid)?;
+            let session: Session = store.auth(&keys::auth::session(&claims.session_id))?.ok_or_else(invalid)?;
             if session.user_id != claims.user_id || session.expire < now {
                 return Err(invalid());
             }
@@ -286,12 +255,7 @@ impl Authenticator {
     }
 
     /// The live session a token stands for, if any.
-    pub fn session_for_token(
-        &self,
-        store: &Store,
-        token: &str,
-        now: Millis,
-    ) -> Result<Option<Session>, Exception> {
+    pub fn session_for_token(&self, store: &Store, token: &str, now: Millis) -> Result<Option<Session>, Exception> {
         let Some((user_id, secret)) = secrets::decode_session(token) else {
             return Ok(None);
         };
@@ -303,12 +267,7 @@ impl Authenticator {
         Ok(session.filter(|s| s.user_id == user_id && s.secret_hash == hash && s.expire >= now))
     }
 
-    fn user_identity(
-        &self,
-        store: &Store,
-        session: &Session,
-        via_jwt: bool,
-    ) -> Result<Option<Identity>, Exception> {
+    fn user_identity(&self, store: &Store, session: &Session, via_jwt: bool) -> Result<Option<Identity>, Exception> {
         let Some(user) = store.auth::<User>(&keys::auth::user(&session.user_id))? else {
             return Ok(None);
         };
@@ -316,36 +275,18 @@ impl Authenticator {
             return Err(Exception::new(ErrorType::UserBlocked));
         }
         let roles = roles_of(store, &user)?;
-        Ok(Some(Identity::User {
-            user: Arc::new(user),
-            session_id: session.id.clone(),
-            roles,
-            via_jwt,
-        }))
+        Ok(Some(Identity::User { user: Arc::new(user), session_id: session.id.clone(), roles, via_jwt }))
     }
 
     fn identify_key(&self, store: &Store, key: &str, now: Millis) -> Result<Identity, Exception> {
-        if key.len() == self.master_key.len()
-            && bool::from(key.as_bytes().ct_eq(self.master_key.as_bytes()))
-        {
-            return Ok(Identity::Key {
-                id: "master".to_owned(),
-                scopes: KeyScopes::All,
-            });
+        if key.len() == self.master_key.len() && bool::from(key.as_bytes().ct_eq(self.master_key.as_bytes())) {
+            return Ok(Identity::Key { id: "master".to_owned(), scopes: KeyScopes::All });
         }
         let stored: Option<ApiKey> = store.api_key(&secrets::sha256_hex(key))?;
         match stored {
-            Some(k) if k.expire.is_some_and(|e| e < now) => {
-                Err(Exception::new(ErrorType::ProjectKeyExpired))
-            }
-            Some(k) => Ok(Identity::Key {
-                id: k.id,
-                scopes: KeyScopes::Some(k.scopes),
-            }),
-            None => Err(Exception::msg(
-                ErrorType::UserUnauthorized,
-                "The API key is not valid.",
-            )),
+            Some(k) if k.expire.is_some_and(|e| e < now) => Err(Exception::new(ErrorType::ProjectKeyExpired)),
+            Some(k) => Ok(Identity::Key { id: k.id, scopes: KeyScopes::Some(k.scopes) }),
+            None => Err(Exception::msg(ErrorType::UserUnauthorized, "The API key is not valid.")),
         }
     }
 }
@@ -376,17 +317,11 @@ mod tests {
         assert!(Identity::Guest.has_scope("rows.write"));
         assert!(!Identity::Guest.has_scope("account"));
         assert!(!Identity::Guest.has_scope("tables.write"));
-        let k = Identity::Key {
-            id: "k".into(),
-            scopes: KeyScopes::Some(vec!["documents.read".into()]),
-        };
+        let k = Identity::Key { id: "k".into(), scopes: KeyScopes::Some(vec!["documents.read".into()]) };
         assert!(k.has_scope("rows.read"));
         assert!(!k.has_scope("rows.write"));
         let e = Identity::Guest.require_scope("account").unwrap_err();
         assert_eq!(e.kind, ErrorType::GeneralUnauthorizedScope);
-        assert_eq!(
-            e.message,
-            "User (role: guests) missing scopes ([\"account\"])"
-        );
+        assert_eq!(e.message, "User (role: guests) missing scopes ([\"account\"])");
     }
 }

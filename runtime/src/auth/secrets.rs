@@ -6,9 +6,7 @@
 //! verbatim work; the server keeps only the SHA-256 of the secret.
 
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -29,13 +27,7 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    PasswordHash::new(phc).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 /// A fresh random secret: 64 bytes as 128 hex characters.
@@ -57,11 +49,8 @@ struct TokenParts {
 
 /// The session token a client holds: base64 of `{"id","secret"}`.
 pub fn encode_session(user_id: &str, secret: &str) -> String {
-    let json = serde_json::to_vec(&TokenParts {
-        id: user_id.to_owned(),
-        secret: secret.to_owned(),
-    })
-    .unwrap_or_default();
+    let json =
+        serde_json::to_vec(&TokenParts { id: user_id.to_owned(), secret: secret.to_owned() }).unwrap_or_default();
     STANDARD.encode(json)
 }
 

@@ -25,10 +25,7 @@ impl Catalog {
             c.databases.insert(db.id.clone(), Arc::new(db));
         }
         for t in tables {
-            c.tables
-                .entry(t.db.clone())
-                .or_default()
-                .insert(t.id.clone(), Arc::new(t));
+            c.tables.entry(t.db.clone()).or_default().insert(t.id.clone(), Arc::new(t));
         }
         Ok(c)
     }
@@ -50,11 +47,7 @@ impl Catalog {
 
     /// Every table of a database, ordered by creation time then id.
     pub fn tables(&self, db: &str) -> Vec<&Arc<Table>> {
-        let mut v: Vec<_> = self
-            .tables
-            .get(db)
-            .map(|t| t.values().collect())
-            .unwrap_or_default();
+        let mut v: Vec<_> = self.tables.get(db).map(|t| t.values().collect()).unwrap_or_default();
         v.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
         v
     }

@@ -34,11 +34,7 @@ pub enum TailError {
 impl Db {
     /// Follow the log from just after `after` (0 for the beginning).
     pub fn tail(&self, after: u64) -> Tail {
-        Tail {
-            db: self.clone(),
-            after,
-            watermark: self.bus().subscribe(),
-        }
+        Tail { db: self.clone(), after, watermark: self.bus().subscribe() }
     }
 }
 

@@ -47,12 +47,7 @@ fn step(db: &Db, retention: &Retention) -> Result<(), crate::store::StoreError> 
     for iid in store.dropped_indexes()? {
         store.purge_index(iid, PURGE_STEP)?;
     }
-    let removed = store.trim_log(
-        retention.max_events,
-        retention.max_age_seconds * 1000,
-        time::now_ms(),
-        TRIM_STEP,
-    )?;
+    let removed = store.trim_log(retention.max_events, retention.max_age_seconds * 1000, time::now_ms(), TRIM_STEP)?;
     if removed > 0 {
         tracing::debug!(removed, "trimmed the event log");
     }

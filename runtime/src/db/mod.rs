@@ -57,19 +57,8 @@ impl Db {
         let handle = std::thread::Builder::new()
             .name("arcade-writer".into())
             .spawn(move || w.run())
-            .map_err(|e| StoreError::Io {
-                path: "writer thread".into(),
-                source: e,
-            })?;
-        Ok(Db {
-            inner: Arc::new(Inner {
-                store,
-                catalog,
-                bus,
-                queue,
-                writer: Mutex::new(Some(handle)),
-            }),
-        })
+            .map_err(|e| StoreError::Io { path: "writer thread".into(), source: e })?;
+        Ok(Db { inner: Arc::new(Inner { store, catalog, bus, queue, writer: Mutex::new(Some(handle)) }) })
     }
 
     pub fn store(&self) -> &Store {
@@ -100,15 +89,7 @@ impl Db {
         F: Fn(&mut WriteTx<'_>, &Catalog) -> Result<T, Exception> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
-        self.submit(
-            Box::new(FnOp {
-                f,
-                result: Mutex::new(None),
-                reply,
-            }),
-            rx,
-        )
-        .await
+        self.submit(Box::new(FnOp { f, result: Mutex::new(None), reply }), rx).await
     }
 
     /// Commit an exclusive operation: `prepare` runs first on the writer
@@ -121,28 +102,17 @@ impl Db {
         F: Fn(&mut WriteTx<'_>, &Catalog, &S) -> Result<T, Exception> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
-        let op = ExclusiveOp {
-            prepare: Some(prepare),
-            state: None,
-            f: apply,
-            result: Mutex::new(None),
-            reply,
-        };
+        let op = ExclusiveOp { prepare: Some(prepare), state: None, f: apply, result: Mutex::new(None), reply };
         self.submit(Box::new(op), rx).await
     }
 
-    async fn submit<T>(
-        &self,
-        op: Box<dyn Op>,
-        rx: oneshot::Receiver<Result<T, Exception>>,
-    ) -> Result<T, Exception> {
+    async fn submit<T>(&self, op: Box<dyn Op>, rx: oneshot::Receiver<Result<T, Exception>>) -> Result<T, Exception> {
         self.inner
             .queue
             .send(op)
             .await
             .map_err(|_| Exception::internal("the writer has stopped (server shutting down)"))?;
-        rx.await
-            .map_err(|_| Exception::internal("the writer dropped an operation"))?
+        rx.await.map_err(|_| Exception::internal("the writer dropped an operation"))?
     }
 
     /// Stop the writer after everything queued so far, and flush. Later writes fail.

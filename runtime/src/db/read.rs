@@ -87,10 +87,7 @@ pub fn list(
 ) -> Result<(Page, Plan), Exception> {
     let order = effective_order(q);
     let source = plan(table, q, &order);
-    let needs_system = q
-        .filters
-        .iter()
-        .any(|f| f.attributes().iter().any(|a| a.starts_with('$')));
+    let needs_system = q.filters.iter().any(|f| f.attributes().iter().any(|a| a.starts_with('$')));
     let matches = |row: &Row| -> bool {
         if !access.admits(row) {
             return false;
@@ -102,10 +99,7 @@ pub fn list(
         None => None,
         Some(Cursor::After(id) | Cursor::Before(id)) => {
             let row = store.row(table.tid, id)?.ok_or_else(|| {
-                Exception::msg(
-                    ErrorType::GeneralCursorNotFound,
-                    format!("Cursor not found: row '{id}' does not exist"),
-                )
+                Exception::msg(ErrorType::GeneralCursorNotFound, format!("Cursor not found: row '{id}' does not exist"))
             })?;
             Some(sort_key(table, &row, &order))
         }
@@ -139,12 +133,7 @@ pub fn list(
                 }
             } else {
                 // For cursorBefore keep the `want` rows closest to the cursor: rank reversed.
-                heap.push(Ranked {
-                    key,
-                    row,
-                    order: order.clone(),
-                    reverse: before,
-                });
+                heap.push(Ranked { key, row, order: order.clone(), reverse: before });
                 if heap.len() as u64 > want {
                     heap.pop();
                 }
@@ -163,11 +152,7 @@ pub fn list(
         if before {
             rows.reverse();
         }
-        page = rows
-            .into_iter()
-            .skip(q.offset as usize)
-            .take(q.limit as usize)
-            .collect();
+        page = rows.into_iter().skip(q.offset as usize).take(q.limit as usize).collect();
         if before {
             page.reverse();
         }
@@ -185,18 +170,12 @@ pub fn list_in_memory(
     count_total: bool,
 ) -> Result<Page, Exception> {
     let order = effective_order(q);
-    let needs_system = q
-        .filters
-        .iter()
-        .any(|f| f.attributes().iter().any(|a| a.starts_with('$')));
+    let needs_system = q.filters.iter().any(|f| f.attributes().iter().any(|a| a.starts_with('$')));
     let cursor_key = match &q.cursor {
         None => None,
         Some(Cursor::After(id) | Cursor::Before(id)) => {
             let row = rows.iter().find(|r| &r.id == id).ok_or_else(|| {
-                Exception::msg(
-                    ErrorType::GeneralCursorNotFound,
-                    format!("Cursor not found: row '{id}' does not exist"),
-                )
+                Exception::msg(ErrorType::GeneralCursorNotFound, format!("Cursor not found: row '{id}' does not exist"))
             })?;
             Some(sort_key(table, row, &order))
         }
@@ -212,11 +191,7 @@ pub fn list_in_memory(
         .map(|row| (sort_key(table, &row, &order), row))
         .collect();
     matched.sort_by(|a, b| compare_keys(&a.0, &b.0, &order));
-    let total = if count_total {
-        (matched.len() as u64).min(MAX_COUNT)
-    } else {
-        0
-    };
+    let total = if count_total { (matched.len() as u64).min(MAX_COUNT) } else { 0 };
     let (offset, limit) = (q.offset as usize, q.limit as usize);
     let rows: Vec<Row> = match (&cursor_key, &q.cursor) {
         (Some(c), Some(Cursor::Before(_))) => {
@@ -236,12 +211,7 @@ pub fn list_in_memory(
             .skip(offset)
             .take(limit)
             .collect(),
-        (None, _) => matched
-            .into_iter()
-            .map(|(_, r)| r)
-            .skip(offset)
-            .take(limit)
-            .collect(),
+        (None, _) => matched.into_iter().map(|(_, r)| r).skip(offset).take(limit).collect(),
     };
     Ok(Page { total, rows })
 }
@@ -251,14 +221,7 @@ fn effective_order(q: &ListQuery) -> Vec<(String, Direction)> {
     let mut order = q.order.clone();
     if !order.iter().any(|(a, _)| a == "$sequence") {
         let dir = order.last().map(|(_, d)| *d).unwrap_or(Direction::Asc);
-        order.push((
-            "$sequence".to_owned(),
-            if q.order.is_empty() {
-                Direction::Asc
-            } else {
-                dir
-            },
-        ));
+        order.push(("$sequence".to_owned(), if q.order.is_empty() { Direction::Asc } else { dir }));
     }
     order
 }
@@ -269,17 +232,10 @@ fn plan(table: &Table, q: &ListQuery, order: &[(String, Direction)]) -> Source {
         Filter::Equal(a, vals) if a == "$id" => Some(vals.len()),
         _ => None,
     }) {
-        return Source {
-            plan: Plan::Ids(ids),
-            ordered: false,
-        };
+        return Source { plan: Plan::Ids(ids), ordered: false };
     }
     let mut best: Option<(usize, Plan)> = None;
-    for index in table
-        .indexes
-        .iter()
-        .filter(|i| i.status == IndexStatus::Available)
-    {
+    for index in table.indexes.iter().filter(|i| i.status == IndexStatus::Available) {
         let mut score = 0;
         let mut ranges = 1;
         for (pos, col) in index.columns.iter().enumerate() {
@@ -299,40 +255,21 @@ fn plan(table: &Table, q: &ListQuery, order: &[(String, Direction)]) -> Source {
             }
         }
         if score > 0 && best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((
-                score,
-                Plan::IndexRanges {
-                    index: index.key.clone(),
-                    ranges,
-                },
-            ));
+            best = Some((score, Plan::IndexRanges { index: index.key.clone(), ranges }));
         }
     }
     if let Some((_, plan)) = best {
-        return Source {
-            plan,
-            ordered: false,
-        };
+        return Source { plan, ordered: false };
     }
     if order.len() == 2
-        && let Some(index) = table
-            .indexes
-            .iter()
-            .find(|i| i.status == IndexStatus::Available && i.columns.first() == Some(&order[0].0))
+        && let Some(index) =
+            table.indexes.iter().find(|i| i.status == IndexStatus::Available && i.columns.first() == Some(&order[0].0))
         && order[0].1 == order[1].1
     {
         // Index entries are ordered by value, then by seq: exactly the effective order.
-        return Source {
-            plan: Plan::IndexOrder {
-                index: index.key.clone(),
-            },
-            ordered: index.columns.len() == 1,
-        };
+        return Source { plan: Plan::IndexOrder { index: index.key.clone() }, ordered: index.columns.len() == 1 };
     }
-    Source {
-        plan: Plan::TableScan,
-        ordered: seq_order,
-    }
+    Source { plan: Plan::TableScan, ordered: seq_order }
 }
 
 fn equal_values(filters: &[Filter], col: &str) -> Option<usize> {
@@ -389,9 +326,7 @@ fn scan(
             }
         }
         Plan::IndexRanges { index, .. } => {
-            let index = table
-                .index(index)
-                .ok_or_else(|| Exception::internal("planned index vanished"))?;
+            let index = table.index(index).ok_or_else(|| Exception::internal("planned index vanished"))?;
             for (lo, hi) in index_ranges(table, index, &q.filters) {
                 for seq in store.scan_index(lo, hi, false) {
                     if let Some(row) = store.row_at(table.tid, seq?)?
@@ -403,12 +338,9 @@ fn scan(
             }
         }
         Plan::IndexOrder { index } => {
-            let index = table
-                .index(index)
-                .ok_or_else(|| Exception::internal("planned index vanished"))?;
+            let index = table.index(index).ok_or_else(|| Exception::internal("planned index vanished"))?;
             let prefix = index.iid.to_be_bytes().to_vec();
-            let hi =
-                crate::store::keys::prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
+            let hi = crate::store::keys::prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
             let reverse = order[0].1 == Direction::Desc;
             for seq in store.scan_index(Bound::Included(prefix), hi, reverse) {
                 if let Some(row) = store.row_at(table.tid, seq?)?
@@ -419,9 +351,7 @@ fn scan(
             }
         }
         Plan::TableScan => {
-            let reverse = order
-                .first()
-                .is_some_and(|(a, d)| a == "$sequence" && *d == Direction::Desc);
+            let reverse = order.first().is_some_and(|(a, d)| a == "$sequence" && *d == Direction::Desc);
             for row in store.scan_rows(table.tid, None, reverse) {
                 if !visit(row?) {
                     break;
@@ -436,17 +366,8 @@ fn scan(
 type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
 /// Key ranges of `index` that hold every row the filters can match.
-fn index_ranges(
-    table: &Table,
-    index: &crate::model::catalog::Index,
-    filters: &[Filter],
-) -> Vec<KeyRange> {
-    let ty = |col: &str| {
-        table
-            .attribute_type(col)
-            .map(|(t, _)| t)
-            .unwrap_or(ColumnType::String)
-    };
+fn index_ranges(table: &Table, index: &crate::model::catalog::Index, filters: &[Filter]) -> Vec<KeyRange> {
+    let ty = |col: &str| table.attribute_type(col).map(|(t, _)| t).unwrap_or(ColumnType::String);
     let mut prefixes: Vec<Vec<u8>> = vec![index.iid.to_be_bytes().to_vec()];
     let mut range: Option<&Filter> = None;
     for (pos, col) in index.columns.iter().enumerate() {
@@ -472,10 +393,7 @@ fn index_ranges(
             _ => {
                 range = range_filter(filters, col);
                 if let Some(f) = range {
-                    return prefixes
-                        .iter()
-                        .map(|p| range_bounds(p, f, ty(col)))
-                        .collect();
+                    return prefixes.iter().map(|p| range_bounds(p, f, ty(col))).collect();
                 }
                 break;
             }
@@ -498,8 +416,7 @@ fn range_bounds(prefix: &[u8], f: &Filter, ty: ColumnType) -> KeyRange {
         codec::encode(v, ty, &mut k);
         k
     };
-    let end_of =
-        |k: Vec<u8>| crate::store::keys::prefix_end(&k).map_or(Bound::Unbounded, Bound::Excluded);
+    let end_of = |k: Vec<u8>| crate::store::keys::prefix_end(&k).map_or(Bound::Unbounded, Bound::Excluded);
     // Non-null values only: nulls encode first and never satisfy a comparison.
     let above_nulls = {
         let mut k = prefix.to_vec();
@@ -524,20 +441,13 @@ fn range_bounds(prefix: &[u8], f: &Filter, ty: ColumnType) -> KeyRange {
 }
 
 fn sort_key(table: &Table, row: &Row, order: &[(String, Direction)]) -> Vec<Value> {
-    order
-        .iter()
-        .map(|(a, _)| row.attribute(table, a).into_owned())
-        .collect()
+    order.iter().map(|(a, _)| row.attribute(table, a).into_owned()).collect()
 }
 
 fn compare_keys(a: &[Value], b: &[Value], order: &[(String, Direction)]) -> Ordering {
     for ((x, y), (_, dir)) in a.iter().zip(b).zip(order) {
         let o = compare_values(x, y);
-        let o = if *dir == Direction::Desc {
-            o.reverse()
-        } else {
-            o
-        };
+        let o = if *dir == Direction::Desc { o.reverse() } else { o };
         if o != Ordering::Equal {
             return o;
         }
@@ -561,10 +471,7 @@ pub fn compare_values(a: &Value, b: &Value) -> Ordering {
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
             (Some(i), Some(j)) => i.cmp(&j),
-            _ => x
-                .as_f64()
-                .unwrap_or(0.0)
-                .total_cmp(&y.as_f64().unwrap_or(0.0)),
+            _ => x.as_f64().unwrap_or(0.0).total_cmp(&y.as_f64().unwrap_or(0.0)),
         },
         (Value::String(x), Value::String(y)) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)),
@@ -605,25 +512,8 @@ mod tests {
 
     #[test]
     fn value_order_is_total() {
-        let mut v = vec![
-            json!("b"),
-            json!(2),
-            Value::Null,
-            json!(true),
-            json!(1.5),
-            json!("a"),
-        ];
+        let mut v = vec![json!("b"), json!(2), Value::Null, json!(true), json!(1.5), json!("a")];
         v.sort_by(compare_values);
-        assert_eq!(
-            v,
-            vec![
-                Value::Null,
-                json!(true),
-                json!(1.5),
-                json!(2),
-                json!("a"),
-                json!("b")
-            ]
-        );
+        assert_eq!(v, vec![Value::Null, json!(true), json!(1.5), json!(2), json!("a"), json!("b")]);
     }
 }

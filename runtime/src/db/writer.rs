@@ -164,14 +164,10 @@ impl Writer {
                         }
                         Ok(())
                     }
-                    Err(e) => Err(Exception::internal(format!(
-                        "flush failed, writes not acknowledged: {e}"
-                    ))),
+                    Err(e) => Err(Exception::internal(format!("flush failed, writes not acknowledged: {e}"))),
                 }
             }
-            Err(e) => Err(Exception::internal(format!(
-                "batch transaction failed: {e}"
-            ))),
+            Err(e) => Err(Exception::internal(format!("batch transaction failed: {e}"))),
         };
         for op in batch {
             op.finish(outcome.clone());

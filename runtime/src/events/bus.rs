@@ -16,9 +16,7 @@ pub struct Bus {
 
 impl Bus {
     pub fn new(start: u64) -> Self {
-        Self {
-            tx: watch::Sender::new(start),
-        }
+        Self { tx: watch::Sender::new(start) }
     }
 
     /// Raise the watermark to `seq` (never lowers it).

@@ -22,17 +22,8 @@ use crate::model::resource::{Action, Resource};
 
 /// Channel segments that get an action-suffixed copy when they are the last
 /// or second-to-last segment (`RESOURCE_LEAF_NAMES`).
-const RESOURCE_LEAF_NAMES: &[&str] = &[
-    "documents",
-    "rows",
-    "files",
-    "executions",
-    "functions",
-    "account",
-    "teams",
-    "memberships",
-    "presences",
-];
+const RESOURCE_LEAF_NAMES: &[&str] =
+    &["documents", "rows", "files", "executions", "functions", "account", "teams", "memberships", "presences"];
 
 /// The realtime channels an event is published on, Appwrite 1.9.5+ (`Realtime::fromPayload`
 /// plus the action-suffixed copies). Row in db D table T row R: `documents`,
@@ -48,11 +39,7 @@ const RESOURCE_LEAF_NAMES: &[&str] = &[
 /// Function/Deployment/Database/Table/Column/Index: no client channels (empty Vec).
 pub fn channels(resource: &Resource, action: Action) -> Vec<String> {
     let base = base_channels(resource);
-    if suffixes_action(resource) {
-        with_action_copies(base, action)
-    } else {
-        base
-    }
+    if suffixes_action(resource) { with_action_copies(base, action) } else { base }
 }
 
 /// The channels `fromPayload` lists before the action suffixes are added.
@@ -64,19 +51,11 @@ fn base_channels(resource: &Resource) -> Vec<String> {
         }
         Resource::Team { team } => vec!["teams".to_owned(), format!("teams.{team}")],
         Resource::Membership { membership, .. } => {
-            vec![
-                "memberships".to_owned(),
-                format!("memberships.{membership}"),
-            ]
+            vec!["memberships".to_owned(), format!("memberships.{membership}")]
         }
-        Resource::Execution {
-            function,
-            execution,
-        } => vec![
-            "executions".to_owned(),
-            format!("executions.{execution}"),
-            format!("functions.{function}"),
-        ],
+        Resource::Execution { function, execution } => {
+            vec!["executions".to_owned(), format!("executions.{execution}"), format!("functions.{function}")]
+        }
         Resource::Database { .. }
         | Resource::Table { .. }
         | Resource::Column { .. }
@@ -93,11 +72,8 @@ fn row_channels(db: &str, table: &str, row: &str) -> Vec<String> {
     if db.is_empty() || table.is_empty() || row.is_empty() {
         return Vec::new();
     }
-    let families = [
-        ("documents", "databases", "collections"),
-        ("rows", "databases", "tables"),
-        ("rows", "tablesdb", "tables"),
-    ];
+    let families =
+        [("documents", "databases", "collections"), ("rows", "databases", "tables"), ("rows", "tablesdb", "tables")];
     let mut channels = Vec::with_capacity(9);
     for (leaf, prefix, container) in families {
         let collection = format!("{prefix}.{db}.{container}.{table}.{leaf}");
@@ -136,10 +112,7 @@ fn ends_in_resource(channel: &str) -> bool {
 /// Removes repeats, keeping each string's first position (`array_unique`).
 fn dedup(items: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::with_capacity(items.len());
-    items
-        .into_iter()
-        .filter(|item| seen.insert(item.clone()))
-        .collect()
+    items.into_iter().filter(|item| seen.insert(item.clone())).collect()
 }
 
 #[cfg(test)]
@@ -151,11 +124,7 @@ mod tests {
     }
 
     fn row() -> Resource {
-        Resource::Row {
-            db: "main".into(),
-            table: "games".into(),
-            row: "g1".into(),
-        }
+        Resource::Row { db: "main".into(), table: "games".into(), row: "g1".into() }
     }
 
     #[test]
@@ -194,11 +163,7 @@ mod tests {
 
     #[test]
     fn row_id_equal_to_the_action_is_not_repeated() {
-        let odd = Resource::Row {
-            db: "main".into(),
-            table: "games".into(),
-            row: "update".into(),
-        };
+        let odd = Resource::Row { db: "main".into(), table: "games".into(), row: "update".into() };
         let list = channels(&odd, Action::Update);
         let mut sorted = list.clone();
         sorted.sort();
@@ -212,33 +177,19 @@ mod tests {
         let user = Resource::User { user: "u1".into() };
         assert_eq!(
             channels(&user, Action::Update),
-            strings(&[
-                "account",
-                "account.u1",
-                "account.update",
-                "account.u1.update"
-            ])
+            strings(&["account", "account.u1", "account.update", "account.u1.update"])
         );
     }
 
     #[test]
     fn session_create_is_not_suffixed() {
-        let session = Resource::Session {
-            user: "u1".into(),
-            session: "s1".into(),
-        };
-        assert_eq!(
-            channels(&session, Action::Create),
-            strings(&["account", "account.u1"])
-        );
+        let session = Resource::Session { user: "u1".into(), session: "s1".into() };
+        assert_eq!(channels(&session, Action::Create), strings(&["account", "account.u1"]));
     }
 
     #[test]
     fn execution_update_channels() {
-        let execution = Resource::Execution {
-            function: "f1".into(),
-            execution: "e1".into(),
-        };
+        let execution = Resource::Execution { function: "f1".into(), execution: "e1".into() };
         assert_eq!(
             channels(&execution, Action::Update),
             strings(&[
@@ -255,22 +206,11 @@ mod tests {
     #[test]
     fn team_and_membership_channels() {
         let team = Resource::Team { team: "t1".into() };
-        assert_eq!(
-            channels(&team, Action::Create),
-            strings(&["teams", "teams.t1", "teams.create", "teams.t1.create"])
-        );
-        let membership = Resource::Membership {
-            team: "t1".into(),
-            membership: "m1".into(),
-        };
+        assert_eq!(channels(&team, Action::Create), strings(&["teams", "teams.t1", "teams.create", "teams.t1.create"]));
+        let membership = Resource::Membership { team: "t1".into(), membership: "m1".into() };
         assert_eq!(
             channels(&membership, Action::Delete),
-            strings(&[
-                "memberships",
-                "memberships.m1",
-                "memberships.delete",
-                "memberships.m1.delete",
-            ])
+            strings(&["memberships", "memberships.m1", "memberships.delete", "memberships.m1.delete",])
         );
     }
 
@@ -278,33 +218,14 @@ mod tests {
     fn console_only_resources_have_no_client_channels() {
         let resources = [
             Resource::Database { db: "d".into() },
-            Resource::Table {
-                db: "d".into(),
-                table: "t".into(),
-            },
-            Resource::Column {
-                db: "d".into(),
-                table: "t".into(),
-                column: "c".into(),
-            },
-            Resource::Index {
-                db: "d".into(),
-                table: "t".into(),
-                index: "i".into(),
-            },
-            Resource::Function {
-                function: "f".into(),
-            },
-            Resource::Deployment {
-                function: "f".into(),
-                deployment: "d".into(),
-            },
+            Resource::Table { db: "d".into(), table: "t".into() },
+            Resource::Column { db: "d".into(), table: "t".into(), column: "c".into() },
+            Resource::Index { db: "d".into(), table: "t".into(), index: "i".into() },
+            Resource::Function { function: "f".into() },
+            Resource::Deployment { function: "f".into(), deployment: "d".into() },
         ];
         for resource in &resources {
-            assert!(
-                channels(resource, Action::Create).is_empty(),
-                "{resource:?}"
-            );
+            assert!(channels(resource, Action::Create).is_empty(), "{resource:?}");
         }
     }
 }

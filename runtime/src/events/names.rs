@@ -31,34 +31,20 @@
 use crate::model::resource::{Action, DbKind, Resource};
 
 /// `tablesdb.…` to the legacy family, applied to a `tablesdb` name.
-const TABLESDB_TO_DATABASES: &[(&str, &str)] = &[
-    ("tablesdb", "databases"),
-    ("tables", "collections"),
-    ("rows", "documents"),
-    ("columns", "attributes"),
-];
+const TABLESDB_TO_DATABASES: &[(&str, &str)] =
+    &[("tablesdb", "databases"), ("tables", "collections"), ("rows", "documents"), ("columns", "attributes")];
 
 /// Legacy terms to TablesDB terms (Appwrite's `$collectionsToTablesMap`).
-const COLLECTIONS_TO_TABLES: &[(&str, &str)] = &[
-    ("documents", "rows"),
-    ("collections", "tables"),
-    ("attributes", "columns"),
-];
+const COLLECTIONS_TO_TABLES: &[(&str, &str)] =
+    &[("documents", "rows"), ("collections", "tables"), ("attributes", "columns")];
 
 /// TablesDB terms to legacy terms (Appwrite's `$tablesToCollectionsMap`).
-const TABLES_TO_COLLECTIONS: &[(&str, &str)] = &[
-    ("rows", "documents"),
-    ("tables", "collections"),
-    ("columns", "attributes"),
-];
+const TABLES_TO_COLLECTIONS: &[(&str, &str)] =
+    &[("rows", "documents"), ("tables", "collections"), ("columns", "attributes")];
 
 /// How a pattern is re-prefixed for a TablesDB database (`getDatabaseTypeEvents`).
-const TABLESDB_PROJECTION: &[(&str, &str)] = &[
-    ("databases", "tablesdb"),
-    ("documents", "rows"),
-    ("collections", "tables"),
-    ("attributes", "columns"),
-];
+const TABLESDB_PROJECTION: &[(&str, &str)] =
+    &[("databases", "tablesdb"), ("documents", "rows"), ("collections", "tables"), ("attributes", "columns")];
 
 /// Appwrite's Event::generateEvents without database context: all levels × all
 /// value/`*` combinations, in Appwrite's order, de-duplicated keeping first occurrence,
@@ -75,12 +61,7 @@ pub fn trigger_names(resource: &Resource, action: Action, attribute: Option<&str
 /// (`databases.…collections…documents…`, `databases.…tables…rows…`) — 64 strings for a
 /// row event in a TablesDb database; for Legacy databases and non-database resources it
 /// equals trigger_names.
-pub fn realtime_names(
-    resource: &Resource,
-    action: Action,
-    attribute: Option<&str>,
-    db_kind: DbKind,
-) -> Vec<String> {
+pub fn realtime_names(resource: &Resource, action: Action, attribute: Option<&str>, db_kind: DbKind) -> Vec<String> {
     let pattern = resource.pattern(action, attribute);
     let tablesdb = db_kind == DbKind::TablesDb;
     generate(&pattern, &route_params(resource, action), tablesdb)
@@ -119,37 +100,21 @@ fn route_params(resource: &Resource, action: Action) -> Vec<(&'static str, &str)
             ("columnId", column),
         ],
         Resource::Index { db, table, index } => match action {
-            Action::Create | Action::Upsert => vec![
-                ("databaseId", db),
-                ("indexId", index),
-                ("collectionId", table),
-                ("tableId", table),
-            ],
-            Action::Update | Action::Delete => vec![
-                ("databaseId", db),
-                ("indexId", index),
-                ("tableId", table),
-                ("collectionId", table),
-            ],
+            Action::Create | Action::Upsert => {
+                vec![("databaseId", db), ("indexId", index), ("collectionId", table), ("tableId", table)]
+            }
+            Action::Update | Action::Delete => {
+                vec![("databaseId", db), ("indexId", index), ("tableId", table), ("collectionId", table)]
+            }
         },
-        Resource::Row { db, table, row } => vec![
-            ("databaseId", db),
-            ("collectionId", table),
-            ("tableId", table),
-            ("documentId", row),
-            ("rowId", row),
-        ],
+        Resource::Row { db, table, row } => {
+            vec![("databaseId", db), ("collectionId", table), ("tableId", table), ("documentId", row), ("rowId", row)]
+        }
         Resource::Membership { team, membership } => match action {
-            Action::Delete => vec![
-                ("teamId", team),
-                ("userId", "userId"),
-                ("membershipId", membership),
-            ],
-            Action::Create | Action::Update | Action::Upsert => vec![
-                ("userId", "userId"),
-                ("teamId", team),
-                ("membershipId", membership),
-            ],
+            Action::Delete => vec![("teamId", team), ("userId", "userId"), ("membershipId", membership)],
+            Action::Create | Action::Update | Action::Upsert => {
+                vec![("userId", "userId"), ("teamId", team), ("membershipId", membership)]
+            }
         },
         _ => resource.params(),
     }
@@ -188,11 +153,7 @@ impl<'a> Parsed<'a> {
         let has_sub = count > 3 && is_placeholder(3);
         let has_sub_sub = has_sub && count > 5 && is_placeholder(5);
 
-        let mut parsed = Parsed {
-            kind: at(0).unwrap_or_default(),
-            resource: at(1),
-            ..Parsed::default()
-        };
+        let mut parsed = Parsed { kind: at(0).unwrap_or_default(), resource: at(1), ..Parsed::default() };
         if has_sub {
             parsed.sub_type = at(2);
             parsed.sub_resource = at(3);
@@ -237,14 +198,11 @@ impl<'a> Parsed<'a> {
             path.extend([self.sub_type.unwrap_or_default(), sub]);
             path
         });
-        let deep = self
-            .sub_sub_resource
-            .zip(mid.as_ref())
-            .map(|(sub_sub, mid)| {
-                let mut path = mid.clone();
-                path.extend([self.sub_sub_type.unwrap_or_default(), sub_sub]);
-                path
-            });
+        let deep = self.sub_sub_resource.zip(mid.as_ref()).map(|(sub_sub, mid)| {
+            let mut path = mid.clone();
+            path.extend([self.sub_sub_type.unwrap_or_default(), sub_sub]);
+            path
+        });
         let attribute = self.attribute.filter(|a| php_truthy(a));
 
         let mut levels = Vec::new();
@@ -283,9 +241,7 @@ fn expand_parsed(parsed: &Parsed<'_>, params: &[(&str, &str)]) -> Vec<String> {
     for level in parsed.levels() {
         combinations(&level, &params, deep, &mut events);
     }
-    let stripped = events
-        .into_iter()
-        .map(|event| event.replace(['[', ']'], ""));
+    let stripped = events.into_iter().map(|event| event.replace(['[', ']'], ""));
     dedup(stripped.collect())
 }
 
@@ -294,9 +250,7 @@ fn expand_parsed(parsed: &Parsed<'_>, params: &[(&str, &str)]) -> Vec<String> {
 fn combinations(level: &str, params: &[(&str, &str)], deep: bool, out: &mut Vec<String>) {
     let fill = |text: &str| substitute_values(text, params);
     out.push(fill(level));
-    out.push(params.iter().fold(level.to_owned(), |text, (key, _)| {
-        php_replace(&text, key, "*")
-    }));
+    out.push(params.iter().fold(level.to_owned(), |text, (key, _)| php_replace(&text, key, "*")));
     for (key, _) in params {
         for (current, _) in params {
             if !deep {
@@ -324,8 +278,7 @@ fn mirror(pattern: &str, events: Vec<String>) -> Vec<String> {
     let Some(first) = events.first() else {
         return events;
     };
-    let database_event = pattern.contains("databases.")
-        && (first.contains("collections") || first.contains("tables"));
+    let database_event = pattern.contains("databases.") && (first.contains("collections") || first.contains("tables"));
     if !database_event && !first.contains("tablesdb.") {
         return events;
     }
@@ -350,34 +303,22 @@ fn mirror(pattern: &str, events: Vec<String>) -> Vec<String> {
 
 /// Replaces whole dot-separated segments found in `map` (`replaceEventSegments`).
 fn map_segments(event: &str, map: &[(&str, &'static str)]) -> String {
-    event
-        .split('.')
-        .map(|segment| rename(segment, map))
-        .collect::<Vec<_>>()
-        .join(".")
+    event.split('.').map(|segment| rename(segment, map)).collect::<Vec<_>>().join(".")
 }
 
 fn rename<'a>(value: &'a str, map: &[(&str, &'static str)]) -> &'a str {
-    map.iter()
-        .find(|(from, _)| *from == value)
-        .map_or(value, |(_, to)| to)
+    map.iter().find(|(from, _)| *from == value).map_or(value, |(_, to)| to)
 }
 
 /// Replaces every key by its value, one key after another, so a later key is
 /// also replaced inside an earlier value (PHP `str_replace` with arrays).
 fn substitute_values(text: &str, params: &[(&str, &str)]) -> String {
-    params.iter().fold(text.to_owned(), |text, (key, value)| {
-        php_replace(&text, key, value)
-    })
+    params.iter().fold(text.to_owned(), |text, (key, value)| php_replace(&text, key, value))
 }
 
 /// `str_replace` for one search string; PHP ignores an empty search string.
 fn php_replace(text: &str, from: &str, to: &str) -> String {
-    if from.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(from, to)
-    }
+    if from.is_empty() { text.to_owned() } else { text.replace(from, to) }
 }
 
 /// Params as a PHP associative array: a repeated key keeps its first
@@ -399,20 +340,13 @@ fn php_truthy(value: &str) -> bool {
 }
 
 fn join(path: &[&str], tail: &[&str]) -> String {
-    path.iter()
-        .chain(tail)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(".")
+    path.iter().chain(tail).copied().collect::<Vec<_>>().join(".")
 }
 
 /// Removes repeats, keeping each string's first position (`array_unique`).
 fn dedup(items: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::with_capacity(items.len());
-    items
-        .into_iter()
-        .filter(|item| seen.insert(item.clone()))
-        .collect()
+    items.into_iter().filter(|item| seen.insert(item.clone())).collect()
 }
 
 #[cfg(test)]
@@ -420,11 +354,7 @@ mod tests {
     use super::*;
 
     fn row() -> Resource {
-        Resource::Row {
-            db: "main".into(),
-            table: "games".into(),
-            row: "g1".into(),
-        }
+        Resource::Row { db: "main".into(), table: "games".into(), row: "g1".into() }
     }
 
     fn user() -> Resource {
@@ -510,15 +440,7 @@ mod tests {
                 "databases.*.tables.*.rows.*.update",
             ])
         );
-        assert_eq!(
-            names[60..],
-            strings(&[
-                "tablesdb.main",
-                "databases.main",
-                "tablesdb.*",
-                "databases.*"
-            ])
-        );
+        assert_eq!(names[60..], strings(&["tablesdb.main", "databases.main", "tablesdb.*", "databases.*"]));
 
         // Every (tables, collections) pair of the 42-list becomes
         // (tablesdb, collections, tables); the two `databases.X` singles pair up.
@@ -568,28 +490,16 @@ mod tests {
         // No `tables`/`collections` in the first name: Appwrite does not mirror.
         assert_eq!(
             trigger_names(&db, Action::Update, None),
-            strings(&[
-                "databases.main.update",
-                "databases.*.update",
-                "databases.main",
-                "databases.*"
-            ])
+            strings(&["databases.main.update", "databases.*.update", "databases.main", "databases.*"])
         );
     }
 
     #[test]
     fn user_counts_from_event_test() {
-        let torsten = Resource::User {
-            user: "torsten".into(),
-        };
+        let torsten = Resource::User { user: "torsten".into() };
         assert_eq!(
             trigger_names(&torsten, Action::Create, None),
-            strings(&[
-                "users.torsten.create",
-                "users.*.create",
-                "users.torsten",
-                "users.*"
-            ])
+            strings(&["users.torsten.create", "users.*.create", "users.torsten", "users.*"])
         );
         let email = trigger_names(&torsten, Action::Update, Some("email"));
         assert_eq!(email.len(), 6);
@@ -643,31 +553,17 @@ mod tests {
     #[test]
     fn event_test_counts_with_plain_params() {
         let two = [("tableId", "chapters"), ("rowId", "prolog")];
-        assert_eq!(
-            expand("tables.[tableId].rows.[rowId].create", &two).len(),
-            10
-        );
-        let three = [
-            ("databaseId", "chaptersDB"),
-            ("tableId", "chapters"),
-            ("rowId", "prolog"),
-        ];
+        assert_eq!(expand("tables.[tableId].rows.[rowId].create", &two).len(), 10);
+        let three = [("databaseId", "chaptersDB"), ("tableId", "chapters"), ("rowId", "prolog")];
         let pattern = "databases.[databaseId].tables.[tableId].rows.[rowId].create";
         let names = generate(pattern, &three, false);
         assert_eq!(names.len(), 42);
-        assert!(
-            names
-                .iter()
-                .any(|n| n == "databases.chaptersDB.tables.*.rows.*.create")
-        );
+        assert!(names.iter().any(|n| n == "databases.chaptersDB.tables.*.rows.*.create"));
     }
 
     #[test]
     fn execution_update_matches_the_functions_reference() {
-        let execution = Resource::Execution {
-            function: "processGameResult".into(),
-            execution: "exec1".into(),
-        };
+        let execution = Resource::Execution { function: "processGameResult".into(), execution: "exec1".into() };
         assert_eq!(
             trigger_names(&execution, Action::Update, None),
             strings(&[
@@ -687,10 +583,7 @@ mod tests {
 
     #[test]
     fn membership_status_update_order_follows_the_route_params() {
-        let membership = Resource::Membership {
-            team: "t1".into(),
-            membership: "m1".into(),
-        };
+        let membership = Resource::Membership { team: "t1".into(), membership: "m1".into() };
         assert_eq!(
             trigger_names(&membership, Action::Update, Some("status")),
             strings(&[
@@ -720,37 +613,18 @@ mod tests {
 
     #[test]
     fn mirroring_replaces_whole_segments_only() {
-        let archived = Resource::Row {
-            db: "factory-db".into(),
-            table: "rows-archive".into(),
-            row: "row-123".into(),
-        };
+        let archived = Resource::Row { db: "factory-db".into(), table: "rows-archive".into(), row: "row-123".into() };
         let names = trigger_names(&archived, Action::Update, None);
-        assert!(
-            names
-                .iter()
-                .any(|n| n
-                    == "databases.factory-db.collections.rows-archive.documents.row-123.update")
-        );
+        assert!(names.iter().any(|n| n == "databases.factory-db.collections.rows-archive.documents.row-123.update"));
         assert!(!names.iter().any(|n| n.contains("documents-archive")));
     }
 
     #[test]
     fn column_events_have_attribute_twins() {
-        let column = Resource::Column {
-            db: "factory-db".into(),
-            table: "assembly".into(),
-            column: "status".into(),
-        };
+        let column = Resource::Column { db: "factory-db".into(), table: "assembly".into(), column: "status".into() };
         let names = trigger_names(&column, Action::Create, None);
-        assert_eq!(
-            names[0],
-            "databases.factory-db.tables.assembly.columns.status.create"
-        );
-        assert_eq!(
-            names[1],
-            "databases.factory-db.collections.assembly.attributes.status.create"
-        );
+        assert_eq!(names[0], "databases.factory-db.tables.assembly.columns.status.create");
+        assert_eq!(names[1], "databases.factory-db.collections.assembly.attributes.status.create");
         assert_eq!(names.len(), 42);
         assert_unique(&names);
     }
@@ -759,44 +633,22 @@ mod tests {
     fn every_resource_yields_unique_names_with_the_concrete_name_first() {
         let resources = [
             Resource::Database { db: "d".into() },
-            Resource::Table {
-                db: "d".into(),
-                table: "t".into(),
-            },
-            Resource::Index {
-                db: "d".into(),
-                table: "t".into(),
-                index: "i".into(),
-            },
+            Resource::Table { db: "d".into(), table: "t".into() },
+            Resource::Index { db: "d".into(), table: "t".into(), index: "i".into() },
             row(),
             user(),
-            Resource::Session {
-                user: "u".into(),
-                session: "s".into(),
-            },
+            Resource::Session { user: "u".into(), session: "s".into() },
             Resource::Team { team: "t".into() },
-            Resource::Function {
-                function: "f".into(),
-            },
-            Resource::Deployment {
-                function: "f".into(),
-                deployment: "d".into(),
-            },
+            Resource::Function { function: "f".into() },
+            Resource::Deployment { function: "f".into(), deployment: "d".into() },
         ];
         for resource in &resources {
-            for action in [
-                Action::Create,
-                Action::Update,
-                Action::Upsert,
-                Action::Delete,
-            ] {
+            for action in [Action::Create, Action::Update, Action::Upsert, Action::Delete] {
                 for kind in [DbKind::TablesDb, DbKind::Legacy] {
                     let names = realtime_names(resource, action, None, kind);
                     assert_unique(&names);
                     let concrete = expand(&resource.pattern(action, None), &resource.params());
-                    let first = names
-                        .first()
-                        .map(|n| n.replacen("tablesdb", "databases", 1));
+                    let first = names.first().map(|n| n.replacen("tablesdb", "databases", 1));
                     assert_eq!(first.as_ref(), concrete.first());
                 }
             }
@@ -806,25 +658,13 @@ mod tests {
     #[test]
     fn pattern_matching() {
         let row_create = trigger_names(&row(), Action::Create, None);
-        assert!(pattern_matches(
-            "databases.*.tables.*.rows.*.create",
-            &row_create
-        ));
-        assert!(pattern_matches(
-            "databases.*.collections.*.documents.*.create",
-            &row_create
-        ));
+        assert!(pattern_matches("databases.*.tables.*.rows.*.create", &row_create));
+        assert!(pattern_matches("databases.*.collections.*.documents.*.create", &row_create));
         assert!(pattern_matches("databases.main.tables.games", &row_create));
         assert!(!pattern_matches("functions.*", &row_create));
-        assert!(!pattern_matches(
-            "databases.*.tables.*.rows.*.update",
-            &row_create
-        ));
+        assert!(!pattern_matches("databases.*.tables.*.rows.*.update", &row_create));
         // Realtime-only prefix: functions never see `tablesdb.` names.
-        assert!(!pattern_matches(
-            "tablesdb.*.tables.*.rows.*.create",
-            &row_create
-        ));
+        assert!(!pattern_matches("tablesdb.*.tables.*.rows.*.create", &row_create));
 
         let user_update = trigger_names(&user(), Action::Update, None);
         assert!(pattern_matches("users.*", &user_update));
@@ -835,14 +675,8 @@ mod tests {
     #[test]
     fn php_string_semantics() {
         assert_eq!(php_replace("a.b", "", "*"), "a.b");
-        assert_eq!(
-            php_params(&[("a", "1"), ("b", "2"), ("a", "3")]),
-            vec![("a", "3"), ("b", "2")]
-        );
+        assert_eq!(php_params(&[("a", "1"), ("b", "2"), ("a", "3")]), vec![("a", "3"), ("b", "2")]);
         // A missing param leaves the bare placeholder name.
-        assert_eq!(
-            expand("users.[userId].create", &[])[0],
-            "users.userId.create"
-        );
+        assert_eq!(expand("users.[userId].create", &[])[0], "users.userId.create");
     }
 }

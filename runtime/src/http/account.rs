@@ -47,10 +47,7 @@ pub fn routes() -> Router<AppState> {
 
 fn user_of(who: &Identity) -> Result<&User, Exception> {
     who.user().map(|u| u.as_ref()).ok_or_else(|| {
-        Identity::Guest
-            .require_scope("account")
-            .err()
-            .unwrap_or_else(|| Exception::new(ErrorType::UserUnauthorized))
+        Identity::Guest.require_scope("account").err().unwrap_or_else(|| Exception::new(ErrorType::UserUnauthorized))
     })
 }
 
@@ -72,36 +69,23 @@ async fn hash(password: String) -> Result<String, Exception> {
         .map_err(Exception::from)
 }
 
-async fn create(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
+async fn create(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
     caller.who.require_scope("sessions.write")?;
     let user_id = id::resolve("userId", body.req_str("userId")?)?;
     let email = body.req_str("email")?.trim().to_lowercase();
     if !is_email(&email) {
-        return Err(
-            Exception::invalid_param("email", "Value must be a valid email address").into(),
-        );
+        return Err(Exception::invalid_param("email", "Value must be a valid email address").into());
     }
     let password = body.req_str("password")?.to_owned();
     check_password(&password)?;
     let name = body.opt_str("name")?.unwrap_or("").to_owned();
     if name.chars().count() > 128 {
-        return Err(Exception::invalid_param(
-            "name",
-            "Value must be a valid string and no longer than 128 chars",
-        )
-        .into());
+        return Err(
+            Exception::invalid_param("name", "Value must be a valid string and no longer than 128 chars").into()
+        );
     }
     let password_hash = hash(password).await?;
-    let new = NewUser {
-        id: user_id,
-        email,
-        password_hash,
-        name,
-    };
+    let new = NewUser { id: user_id, email, password_hash, name };
     let user = s.db.write(move |tx, _| ops::create_user(tx, &new)).await?;
     Ok(json(StatusCode::CREATED, &user.to_model()))
 }
@@ -120,10 +104,7 @@ fn session_response(s: &AppState, session: &Session, secret: &str, for_key: bool
     let expires = chrono::DateTime::from_timestamp_millis(session.expire)
         .map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
         .unwrap_or_default();
-    for name in [
-        format!("a_session_{project}_legacy"),
-        format!("a_session_{project}"),
-    ] {
+    for name in [format!("a_session_{project}_legacy"), format!("a_session_{project}")] {
         let cookie = format!("{name}={token}; expires={expires}; path=/; httponly; samesite=lax");
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             resp.headers_mut().append(SET_COOKIE, v);
@@ -143,12 +124,7 @@ fn refuse_if_signed_in(caller: &Caller) -> Result<(), Exception> {
     Ok(())
 }
 
-fn new_session(
-    s: &AppState,
-    caller: &Caller,
-    user_id: &str,
-    provider: &str,
-) -> (NewSession, String) {
+fn new_session(s: &AppState, caller: &Caller, user_id: &str, provider: &str) -> (NewSession, String) {
     let secret = secrets::new_secret();
     let new = NewSession {
         user_id: user_id.to_owned(),
@@ -161,11 +137,7 @@ fn new_session(
     (new, secret)
 }
 
-async fn email_session(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
+async fn email_session(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
     caller.who.require_scope("sessions.write")?;
     refuse_if_signed_in(&caller)?;
     let email = body.req_str("email")?.trim().to_lowercase();
@@ -188,9 +160,7 @@ async fn email_session(
         return Err(Exception::new(ErrorType::UserBlocked).into());
     }
     let (new, secret) = new_session(&s, &caller, &user.id, "email");
-    let session =
-        s.db.write(move |tx, _| ops::create_session(tx, &new))
-            .await?;
+    let session = s.db.write(move |tx, _| ops::create_session(tx, &new)).await?;
     Ok(session_response(&s, &session, &secret, caller.who.is_key()))
 }
 
@@ -199,9 +169,7 @@ async fn anonymous_session(State(s): State<AppState>, caller: Caller) -> ApiResu
     refuse_if_signed_in(&caller)?;
     let user_id = id::unique();
     let (new, secret) = new_session(&s, &caller, &user_id, "anonymous");
-    let (_, session) =
-        s.db.write(move |tx, _| ops::create_anonymous(tx, &user_id, &new))
-            .await?;
+    let (_, session) = s.db.write(move |tx, _| ops::create_anonymous(tx, &user_id, &new)).await?;
     Ok(session_response(&s, &session, &secret, caller.who.is_key()))
 }
 
@@ -214,15 +182,8 @@ fn current_session_id(who: &Identity) -> Option<&str> {
 
 fn sessions_of(s: &AppState, user_id: &str) -> Result<Vec<Session>, Exception> {
     let mut out = Vec::new();
-    for key in
-        s.db.store()
-            .auth_keys(&keys::auth::user_sessions(user_id))?
-    {
-        let sid = key
-            .rsplit(|b| *b == 0)
-            .next()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default();
+    for key in s.db.store().auth_keys(&keys::auth::user_sessions(user_id))? {
+        let sid = key.rsplit(|b| *b == 0).next().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
         if let Some(session) = s.db.store().auth::<Session>(&keys::auth::session(&sid))? {
             out.push(session);
         }
@@ -235,29 +196,16 @@ async fn list_sessions(State(s): State<AppState>, caller: Caller) -> ApiResult<R
     caller.who.require_scope("account")?;
     let user = user_of(&caller.who)?;
     let current = current_session_id(&caller.who);
-    let list: Vec<Value> = sessions_of(&s, &user.id)?
-        .iter()
-        .map(|x| x.to_model(Some(x.id.as_str()) == current, ""))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "total": list.len(), "sessions": list }),
-    ))
+    let list: Vec<Value> =
+        sessions_of(&s, &user.id)?.iter().map(|x| x.to_model(Some(x.id.as_str()) == current, "")).collect();
+    Ok(json(StatusCode::OK, &json!({ "total": list.len(), "sessions": list })))
 }
 
 fn resolve_session_id<'a>(who: &'a Identity, id: &'a str) -> &'a str {
-    if id == "current" {
-        current_session_id(who).unwrap_or(id)
-    } else {
-        id
-    }
+    if id == "current" { current_session_id(who).unwrap_or(id) } else { id }
 }
 
-async fn get_session(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_session(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
     let user = user_of(&caller.who)?;
     let sid = resolve_session_id(&caller.who, &id);
@@ -272,13 +220,8 @@ async fn get_session(
 
 fn clear_cookies(s: &AppState, mut resp: Response) -> Response {
     let project = &s.config.project;
-    for name in [
-        format!("a_session_{project}_legacy"),
-        format!("a_session_{project}"),
-    ] {
-        let cookie = format!(
-            "{name}=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/; httponly; samesite=lax"
-        );
+    for name in [format!("a_session_{project}_legacy"), format!("a_session_{project}")] {
+        let cookie = format!("{name}=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/; httponly; samesite=lax");
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             resp.headers_mut().append(SET_COOKIE, v);
         }
@@ -286,32 +229,20 @@ fn clear_cookies(s: &AppState, mut resp: Response) -> Response {
     resp
 }
 
-async fn delete_session(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn delete_session(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
     let user_id = user_of(&caller.who)?.id.clone();
     let sid = resolve_session_id(&caller.who, &id).to_owned();
     let current = current_session_id(&caller.who) == Some(sid.as_str());
-    s.db.write(move |tx, _| ops::delete_session(tx, &user_id, &sid))
-        .await?;
+    s.db.write(move |tx, _| ops::delete_session(tx, &user_id, &sid)).await?;
     let resp = no_content();
-    Ok(if current {
-        clear_cookies(&s, resp)
-    } else {
-        resp
-    })
+    Ok(if current { clear_cookies(&s, resp) } else { resp })
 }
 
 async fn delete_sessions(State(s): State<AppState>, caller: Caller) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
     let user_id = user_of(&caller.who)?.id.clone();
-    let ids: Vec<String> = sessions_of(&s, &user_id)?
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
+    let ids: Vec<String> = sessions_of(&s, &user_id)?.into_iter().map(|x| x.id).collect();
     s.db.write(move |tx, _| {
         for sid in &ids {
             ops::delete_session(tx, &user_id, sid)?;
@@ -322,19 +253,13 @@ async fn delete_sessions(State(s): State<AppState>, caller: Caller) -> ApiResult
     Ok(clear_cookies(&s, no_content()))
 }
 
-async fn create_jwt(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
+async fn create_jwt(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
     let (user, session_id) = match &caller.who {
         Identity::User { via_jwt: true, .. } => {
             return Err(Exception::new(ErrorType::UserJwtCreationDenied).into());
         }
-        Identity::User {
-            user, session_id, ..
-        } => (user.clone(), session_id.clone()),
+        Identity::User { user, session_id, .. } => (user.clone(), session_id.clone()),
         _ => {
             return Err(user_of(&caller.who)
                 .err()
@@ -344,41 +269,25 @@ async fn create_jwt(
     };
     let duration = match body.get("duration") {
         None | Some(Value::Null) => jwt::DEFAULT_DURATION,
-        Some(v) => v
-            .as_u64()
-            .filter(|d| *d <= jwt::MAX_DURATION)
-            .ok_or_else(|| {
-                Exception::invalid_param(
-                    "duration",
-                    format!(
-                        "Value must be a valid range between 0 and {}",
-                        jwt::MAX_DURATION
-                    ),
-                )
-            })?,
+        Some(v) => v.as_u64().filter(|d| *d <= jwt::MAX_DURATION).ok_or_else(|| {
+            Exception::invalid_param(
+                "duration",
+                format!("Value must be a valid range between 0 and {}", jwt::MAX_DURATION),
+            )
+        })?,
     };
-    let token = s
-        .auth
-        .jwt_keys()
-        .issue(&user.id, &session_id, duration)
-        .map_err(Exception::from)?;
+    let token = s.auth.jwt_keys().issue(&user.id, &session_id, duration).map_err(Exception::from)?;
     Ok(json(StatusCode::CREATED, &json!({ "jwt": token })))
 }
 
 async fn change(s: &AppState, caller: &Caller, change: AccountChange) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
     let user_id = user_of(&caller.who)?.id.clone();
-    let user =
-        s.db.write(move |tx, _| ops::update_user(tx, &user_id, &change))
-            .await?;
+    let user = s.db.write(move |tx, _| ops::update_user(tx, &user_id, &change)).await?;
     Ok(json(StatusCode::OK, &user.to_model()))
 }
 
-async fn update_name(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
+async fn update_name(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
     let name = body.req_str("name")?.to_owned();
     change(&s, &caller, AccountChange::Name(name)).await
 }
@@ -392,18 +301,10 @@ async fn verify_current_password(user: &User, given: Option<&str>) -> Result<(),
     let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&given, &phc))
         .await
         .map_err(Exception::internal)?;
-    if ok {
-        Ok(())
-    } else {
-        Err(Exception::new(ErrorType::UserInvalidCredentials))
-    }
+    if ok { Ok(()) } else { Err(Exception::new(ErrorType::UserInvalidCredentials)) }
 }
 
-async fn update_password(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
+async fn update_password(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
     let user = user_of(&caller.who)?.clone();
     let password = body.req_str("password")?.to_owned();
@@ -413,18 +314,12 @@ async fn update_password(
     change(&s, &caller, AccountChange::PasswordHash(h)).await
 }
 
-async fn update_email(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
+async fn update_email(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
     let user = user_of(&caller.who)?.clone();
     let email = body.req_str("email")?.trim().to_lowercase();
     if !is_email(&email) {
-        return Err(
-            Exception::invalid_param("email", "Value must be a valid email address").into(),
-        );
+        return Err(Exception::invalid_param("email", "Value must be a valid email address").into());
     }
     verify_current_password(&user, body.opt_str("password")?).await?;
     change(&s, &caller, AccountChange::Email(email)).await
@@ -435,19 +330,10 @@ async fn get_prefs(caller: Caller) -> ApiResult<Response> {
     Ok(json(StatusCode::OK, &user_of(&caller.who)?.prefs))
 }
 
-async fn update_prefs(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
-    let prefs = body
-        .opt_object("prefs")?
-        .cloned()
-        .ok_or_else(|| super::extract::missing("prefs"))?;
+async fn update_prefs(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
+    let prefs = body.opt_object("prefs")?.cloned().ok_or_else(|| super::extract::missing("prefs"))?;
     if serde_json::to_vec(&prefs).map(|v| v.len()).unwrap_or(0) > 65_536 {
-        return Err(
-            Exception::invalid_param("prefs", "Preferences must be at most 65536 bytes").into(),
-        );
+        return Err(Exception::invalid_param("prefs", "Preferences must be at most 65536 bytes").into());
     }
     change(&s, &caller, AccountChange::Prefs(prefs)).await
 }
@@ -463,16 +349,10 @@ async fn empty_logs(caller: Caller) -> ApiResult<Response> {
 
 async fn empty_identities(caller: Caller) -> ApiResult<Response> {
     caller.who.require_scope("account")?;
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "total": 0, "identities": [] }),
-    ))
+    Ok(json(StatusCode::OK, &json!({ "total": 0, "identities": [] })))
 }
 
 async fn not_supported() -> Response {
-    super::error::ApiError::from(Exception::msg(
-        ErrorType::GeneralNotImplemented,
-        "Not supported by Arcade.",
-    ))
-    .into_response()
+    super::error::ApiError::from(Exception::msg(ErrorType::GeneralNotImplemented, "Not supported by Arcade."))
+        .into_response()
 }

@@ -23,11 +23,7 @@ pub fn is_loopback_origin(origin: &str) -> bool {
 
 /// Whether `origin` may talk to this server.
 pub fn origin_allowed(config: &Config, origin: &str) -> bool {
-    is_loopback_origin(origin)
-        || config
-            .allowed_origins
-            .iter()
-            .any(|o| o == "*" || o == origin)
+    is_loopback_origin(origin) || config.allowed_origins.iter().any(|o| o == "*" || o == origin)
 }
 
 pub fn layer(config: &Config) -> CorsLayer {
@@ -60,19 +56,9 @@ pub fn layer(config: &Config) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(allow)
         .allow_credentials(true)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
         .allow_headers(headers)
-        .expose_headers([
-            HeaderName::from_static("x-fallback-cookies"),
-            HeaderName::from_static("x-appwrite-session"),
-        ])
+        .expose_headers([HeaderName::from_static("x-fallback-cookies"), HeaderName::from_static("x-appwrite-session")])
 }
 
 #[cfg(test)]

@@ -18,10 +18,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl From<Exception> for ApiError {
     fn from(exception: Exception) -> Self {
-        ApiError {
-            exception,
-            flavor: Flavor::Tables,
-        }
+        ApiError { exception, flavor: Flavor::Tables }
     }
 }
 
@@ -101,10 +98,7 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(e.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&e.to_json()).unwrap_or_default();
         let mut resp = (status, body).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         resp
     }
 }

@@ -45,27 +45,19 @@ pub fn session_token(headers: &HeaderMap, project: &str) -> Option<String> {
     }
     let fallback = header(headers, "x-fallback-cookies")?;
     let map: Map<String, Value> = serde_json::from_str(&fallback).ok()?;
-    map.get(&cookie_name)
-        .or_else(|| map.get(&legacy_name))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    map.get(&cookie_name).or_else(|| map.get(&legacy_name)).and_then(Value::as_str).map(str::to_owned)
 }
 
 pub fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .filter(|s| !s.is_empty())
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|s| !s.is_empty())
 }
 
 /// Check the project a request names (header or `?project=`).
 pub fn check_project(parts: &Parts, project: &str) -> Result<(), Exception> {
-    let from_query = parts.uri.query().and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "project")
-            .map(|(_, v)| v.into_owned())
-    });
+    let from_query = parts
+        .uri
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "project").map(|(_, v)| v.into_owned()));
     match header(&parts.headers, "x-appwrite-project").or(from_query) {
         Some(p) if p != project => Err(Exception::new(ErrorType::ProjectNotFound)),
         _ => Ok(()),
@@ -75,10 +67,7 @@ pub fn check_project(parts: &Parts, project: &str) -> Result<(), Exception> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         check_project(parts, &state.config.project)?;
         let session = session_token(&parts.headers, &state.config.project);
         let creds = Credentials {
@@ -86,21 +75,10 @@ impl FromRequestParts<AppState> for Caller {
             session: session.clone(),
             jwt: header(&parts.headers, "x-appwrite-jwt"),
         };
-        let who = state
-            .auth
-            .identify(state.db.store(), &creds, time::now_ms())?;
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default();
+        let who = state.auth.identify(state.db.store(), &creds, time::now_ms())?;
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default();
         let user_agent = header(&parts.headers, "user-agent").unwrap_or_default();
-        Ok(Caller {
-            who,
-            ip,
-            user_agent,
-            has_session: session.is_some(),
-        })
+        Ok(Caller { who, ip, user_agent, has_session: session.is_some() })
     }
 }
 
@@ -127,16 +105,13 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(m)) => Ok(Body(m)),
-            Ok(_) => Err(Exception::msg(
-                ErrorType::GeneralArgumentInvalid,
-                "Request body must be a JSON object",
-            )
-            .into()),
-            Err(e) => Err(Exception::msg(
-                ErrorType::GeneralArgumentInvalid,
-                format!("Request body is not valid JSON: {e}"),
-            )
-            .into()),
+            Ok(_) => {
+                Err(Exception::msg(ErrorType::GeneralArgumentInvalid, "Request body must be a JSON object").into())
+            }
+            Err(e) => {
+                Err(Exception::msg(ErrorType::GeneralArgumentInvalid, format!("Request body is not valid JSON: {e}"))
+                    .into())
+            }
         }
     }
 }
@@ -151,11 +126,7 @@ pub trait ParamExt {
 }
 
 pub fn missing(name: &str) -> ApiError {
-    Exception::msg(
-        ErrorType::GeneralArgumentInvalid,
-        format!("Param \"{name}\" is not optional."),
-    )
-    .into()
+    Exception::msg(ErrorType::GeneralArgumentInvalid, format!("Param \"{name}\" is not optional.")).into()
 }
 
 impl ParamExt for Map<String, Value> {
@@ -183,9 +154,9 @@ impl ParamExt for Map<String, Value> {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|v| {
-                    v.as_str().map(str::to_owned).ok_or_else(|| {
-                        Exception::invalid_param(name, "Value must be an array of strings").into()
-                    })
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| Exception::invalid_param(name, "Value must be an array of strings").into())
                 })
                 .collect::<ApiResult<Vec<_>>>()
                 .map(Some),
@@ -211,10 +182,7 @@ pub struct Params {
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.other
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.other.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
     pub fn flag(&self, name: &str) -> ApiResult<Option<bool>> {
         match self.get(name) {
@@ -236,11 +204,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
             for (k, v) in form_urlencoded::parse(q.as_bytes()) {
                 if k == "queries" || k == "queries[]" {
                     indexed.push((usize::MAX - 1, v.into_owned()));
-                } else if let Some(n) = k.strip_prefix("queries[").and_then(|r| r.strip_suffix(']'))
-                {
-                    let n = n.parse::<usize>().map_err(|_| {
-                        Exception::invalid_param("queries", "Value must be a valid array")
-                    })?;
+                } else if let Some(n) = k.strip_prefix("queries[").and_then(|r| r.strip_suffix(']')) {
+                    let n = n
+                        .parse::<usize>()
+                        .map_err(|_| Exception::invalid_param("queries", "Value must be a valid array"))?;
                     indexed.push((n, v.into_owned()));
                 } else {
                     p.other.push((k.into_owned(), v.into_owned()));

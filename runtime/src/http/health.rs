@@ -11,9 +11,7 @@ use serde_json::json;
 use super::{AppState, json};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/ping", get(ping))
+    Router::new().route("/v1/health", get(health)).route("/v1/ping", get(ping))
 }
 
 async fn health(State(s): State<AppState>) -> Response {

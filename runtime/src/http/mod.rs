@@ -56,14 +56,8 @@ pub struct Names {
 }
 
 impl Api {
-    pub const TABLES: Api = Api {
-        flavor: Flavor::Tables,
-        kind: DbKind::TablesDb,
-    };
-    pub const LEGACY: Api = Api {
-        flavor: Flavor::Collections,
-        kind: DbKind::Legacy,
-    };
+    pub const TABLES: Api = Api { flavor: Flavor::Tables, kind: DbKind::TablesDb };
+    pub const LEGACY: Api = Api { flavor: Flavor::Collections, kind: DbKind::Legacy };
 
     pub fn names(&self) -> Names {
         match self.flavor {
@@ -106,10 +100,7 @@ pub fn router(state: AppState) -> Router {
 /// A JSON response from bytes already serialized.
 pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     let mut resp = (status, body).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 

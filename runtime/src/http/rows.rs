@@ -62,9 +62,7 @@ fn data_of(body: &Map<String, Value>) -> ApiResult<Map<String, Value>> {
             Ok(Value::Object(m)) => Ok(m),
             _ => Err(Exception::invalid_param("data", "Value must be a valid JSON object").into()),
         },
-        Some(_) => {
-            Err(Exception::invalid_param("data", "Value must be a valid JSON object").into())
-        }
+        Some(_) => Err(Exception::invalid_param("data", "Value must be a valid JSON object").into()),
     }
 }
 
@@ -75,9 +73,7 @@ fn rows_param(body: &Map<String, Value>, name: &str) -> ApiResult<Option<Vec<Map
             .iter()
             .map(|v| match v {
                 Value::Object(m) => Ok(m.clone()),
-                _ => {
-                    Err(Exception::invalid_param(name, "Value must be an array of objects").into())
-                }
+                _ => Err(Exception::invalid_param(name, "Value must be an array of objects").into()),
             })
             .collect::<ApiResult<Vec<_>>>()
             .map(Some),
@@ -119,32 +115,17 @@ pub async fn create(
         if body.get("data").is_some_and(|d| !d.is_null()) {
             return Err(Exception::msg(
                 ErrorType::GeneralBadRequest,
-                format!(
-                    "You can only send one of the following parameters: data, {}",
-                    n.rows
-                ),
+                format!("You can only send one of the following parameters: data, {}", n.rows),
             )
             .into());
         }
         if let Some(txn) = body.opt_str("transactionId")? {
-            return transactions::stage(
-                &s,
-                &caller.who,
-                txn,
-                Staging::BulkCreate { db, table, rows },
-                f,
-            )
-            .await;
+            return transactions::stage(&s, &caller.who, txn, Staging::BulkCreate { db, table, rows }, f).await;
         }
         let who = caller.who;
         let (rows, t) =
-            s.db.write(move |tx, cat| bulk::create_rows(tx, cat, &who, &db, &table, &rows))
-                .await
-                .in_flavor(f)?;
-        return Ok(json_bytes(
-            StatusCode::CREATED,
-            list_body(rows.len() as u64, n.rows, &rows, &t, f, None),
-        ));
+            s.db.write(move |tx, cat| bulk::create_rows(tx, cat, &who, &db, &table, &rows)).await.in_flavor(f)?;
+        return Ok(json_bytes(StatusCode::CREATED, list_body(rows.len() as u64, n.rows, &rows, &t, f, None)));
     }
     let requested = body
         .opt_str(n.row_id)?
@@ -163,20 +144,8 @@ pub async fn create(
     let data = data_of(&body)?;
     let permissions = body.opt_strings("permissions")?;
     if let Some(txn) = body.opt_str("transactionId")? {
-        return transactions::stage(
-            &s,
-            &caller.who,
-            txn,
-            Staging::Create {
-                db,
-                table,
-                row_id,
-                data,
-                permissions,
-            },
-            f,
-        )
-        .await;
+        return transactions::stage(&s, &caller.who, txn, Staging::Create { db, table, row_id, data, permissions }, f)
+            .await;
     }
     let who = caller.who;
     let (row, t) =
@@ -187,11 +156,7 @@ pub async fn create(
                 &who,
                 &db,
                 &table,
-                row_ops::NewRow {
-                    id: &row_id,
-                    data: &data,
-                    permissions: permissions.as_deref(),
-                },
+                row_ops::NewRow { id: &row_id, data: &data, permissions: permissions.as_deref() },
             )
         })
         .await
@@ -218,19 +183,10 @@ pub async fn list(
     let body = tokio::task::spawn_blocking(move || -> ApiResult<Vec<u8>> {
         let access = list_access(&t, &who).in_flavor(f)?;
         let page = match txn {
-            Some(txn) => {
-                transactions::list_with(&store, &who, &txn, &t, &q, access, count).in_flavor(f)?
-            }
+            Some(txn) => transactions::list_with(&store, &who, &txn, &t, &q, access, count).in_flavor(f)?,
             None => read::list(&store, &t, &q, access, count).in_flavor(f)?.0,
         };
-        Ok(list_body(
-            page.total,
-            key,
-            &page.rows,
-            &t,
-            f,
-            q.select.as_deref(),
-        ))
+        Ok(list_body(page.total, key, &page.rows, &t, f, q.select.as_deref()))
     })
     .await
     .map_err(Exception::internal)??;
@@ -262,19 +218,14 @@ pub async fn get(
     }
     let not_found = || Exception::with_id(ErrorType::RowNotFound, &row_id);
     let row = match params.get("transactionId") {
-        Some(txn) => {
-            transactions::row_with(s.db.store(), &caller.who, txn, &t, &row_id).in_flavor(f)?
-        }
+        Some(txn) => transactions::row_with(s.db.store(), &caller.who, txn, &t, &row_id).in_flavor(f)?,
         None => s.db.store().row(t.tid, &row_id)?,
     };
     let row = row.ok_or_else(not_found).in_flavor(f)?;
     if !ops::row_allows(&t, &row, Action::Read, &caller.who) {
         return Err(not_found()).in_flavor(f);
     }
-    Ok(json_bytes(
-        StatusCode::OK,
-        row_body(&row, &t, f, select.as_deref()),
-    ))
+    Ok(json_bytes(StatusCode::OK, row_body(&row, &t, f, select.as_deref())))
 }
 
 pub async fn update(
@@ -292,20 +243,8 @@ pub async fn update(
         return Err(Exception::new(ErrorType::RowMissingPayload)).in_flavor(f);
     }
     if let Some(txn) = body.opt_str("transactionId")? {
-        return transactions::stage(
-            &s,
-            &caller.who,
-            txn,
-            Staging::Update {
-                db,
-                table,
-                row_id,
-                data,
-                permissions,
-            },
-            f,
-        )
-        .await;
+        return transactions::stage(&s, &caller.who, txn, Staging::Update { db, table, row_id, data, permissions }, f)
+            .await;
     }
     let who = caller.who;
     let (row, t) =
@@ -317,10 +256,7 @@ pub async fn update(
                 &db,
                 &table,
                 &row_id,
-                row_ops::Patch {
-                    data: &data,
-                    permissions: permissions.as_deref(),
-                },
+                row_ops::Patch { data: &data, permissions: permissions.as_deref() },
             )
         })
         .await
@@ -341,20 +277,8 @@ pub async fn upsert(
     let data = data_of(&body)?;
     let permissions = body.opt_strings("permissions")?;
     if let Some(txn) = body.opt_str("transactionId")? {
-        return transactions::stage(
-            &s,
-            &caller.who,
-            txn,
-            Staging::Upsert {
-                db,
-                table,
-                row_id,
-                data,
-                permissions,
-            },
-            f,
-        )
-        .await;
+        return transactions::stage(&s, &caller.who, txn, Staging::Upsert { db, table, row_id, data, permissions }, f)
+            .await;
     }
     let who = caller.who;
     let (row, t) =
@@ -366,10 +290,7 @@ pub async fn upsert(
                 &db,
                 &table,
                 &row_id,
-                row_ops::Patch {
-                    data: &data,
-                    permissions: permissions.as_deref(),
-                },
+                row_ops::Patch { data: &data, permissions: permissions.as_deref() },
             )
         })
         .await
@@ -387,19 +308,10 @@ pub async fn delete(
     let f = api.flavor;
     caller.who.require_scope("rows.write").in_flavor(f)?;
     if let Some(txn) = body.opt_str("transactionId")? {
-        return transactions::stage(
-            &s,
-            &caller.who,
-            txn,
-            Staging::Delete { db, table, row_id },
-            f,
-        )
-        .await;
+        return transactions::stage(&s, &caller.who, txn, Staging::Delete { db, table, row_id }, f).await;
     }
     let who = caller.who;
-    s.db.write(move |tx, cat| row_ops::delete(tx, cat, &who, &db, &table, &row_id))
-        .await
-        .in_flavor(f)?;
+    s.db.write(move |tx, cat| row_ops::delete(tx, cat, &who, &db, &table, &row_id)).await.in_flavor(f)?;
     Ok(no_content())
 }
 
@@ -435,15 +347,7 @@ async fn step(
             &s,
             &caller.who,
             txn,
-            Staging::Step {
-                db,
-                table,
-                row_id,
-                column,
-                by,
-                limit,
-                decrement,
-            },
+            Staging::Step { db, table, row_id, column, by, limit, decrement },
             f,
         )
         .await;
@@ -458,12 +362,7 @@ async fn step(
                 &db,
                 &table,
                 &row_id,
-                row_ops::Step {
-                    column: &column,
-                    by: &by,
-                    limit: limit.as_ref(),
-                    decrement,
-                },
+                row_ops::Step { column: &column, by: &by, limit: limit.as_ref(), decrement },
             )
         })
         .await
@@ -495,9 +394,7 @@ pub async fn decrement(
 /// unless a `limit` query is given.
 fn bulk_query(t: &Table, queries: &[String]) -> ApiResult<ListQuery> {
     let mut q = query::list_query(queries, t)?;
-    let explicit_limit = queries
-        .iter()
-        .any(|raw| matches!(query::parse(raw), Ok(Query::Limit(_))));
+    let explicit_limit = queries.iter().any(|raw| matches!(query::parse(raw), Ok(Query::Limit(_))));
     if !explicit_limit {
         q.limit = bulk::MAX_QUERY_ROWS + 1;
     }
@@ -520,19 +417,7 @@ pub async fn update_bulk(
     let queries = body_queries(&body)?;
     let q = bulk_query(&t, &queries)?;
     if let Some(txn) = body.opt_str("transactionId")? {
-        return transactions::stage(
-            &s,
-            &caller.who,
-            txn,
-            Staging::BulkUpdate {
-                db,
-                table,
-                queries,
-                data,
-            },
-            f,
-        )
-        .await;
+        return transactions::stage(&s, &caller.who, txn, Staging::BulkUpdate { db, table, queries, data }, f).await;
     }
     let who = caller.who;
     let who2 = who.clone();
@@ -548,19 +433,13 @@ pub async fn update_bulk(
                     &db,
                     &table,
                     ids,
-                    row_ops::Patch {
-                        data: &data,
-                        permissions: permissions.as_deref(),
-                    },
+                    row_ops::Patch { data: &data, permissions: permissions.as_deref() },
                 )
             },
         )
         .await
         .in_flavor(f)?;
-    Ok(json_bytes(
-        StatusCode::OK,
-        list_body(rows.len() as u64, api.names().rows, &rows, &t, f, None),
-    ))
+    Ok(json_bytes(StatusCode::OK, list_body(rows.len() as u64, api.names().rows, &rows, &t, f, None)))
 }
 
 pub async fn upsert_bulk(
@@ -575,24 +454,12 @@ pub async fn upsert_bulk(
     let n = api.names();
     let rows = rows_param(&body, n.rows)?.ok_or_else(|| super::extract::missing(n.rows))?;
     if let Some(txn) = body.opt_str("transactionId")? {
-        return transactions::stage(
-            &s,
-            &caller.who,
-            txn,
-            Staging::BulkUpsert { db, table, rows },
-            f,
-        )
-        .await;
+        return transactions::stage(&s, &caller.who, txn, Staging::BulkUpsert { db, table, rows }, f).await;
     }
     let who = caller.who;
     let (rows, t) =
-        s.db.write(move |tx, cat| bulk::upsert_rows(tx, cat, &who, &db, &table, &rows))
-            .await
-            .in_flavor(f)?;
-    Ok(json_bytes(
-        StatusCode::OK,
-        list_body(rows.len() as u64, n.rows, &rows, &t, f, None),
-    ))
+        s.db.write(move |tx, cat| bulk::upsert_rows(tx, cat, &who, &db, &table, &rows)).await.in_flavor(f)?;
+    Ok(json_bytes(StatusCode::OK, list_body(rows.len() as u64, n.rows, &rows, &t, f, None)))
 }
 
 pub async fn delete_bulk(
@@ -609,14 +476,7 @@ pub async fn delete_bulk(
     let queries = body_queries(&body)?;
     let q = bulk_query(&t, &queries)?;
     if let Some(txn) = body.opt_str("transactionId")? {
-        return transactions::stage(
-            &s,
-            &caller.who,
-            txn,
-            Staging::BulkDelete { db, table, queries },
-            f,
-        )
-        .await;
+        return transactions::stage(&s, &caller.who, txn, Staging::BulkDelete { db, table, queries }, f).await;
     }
     let who = caller.who;
     let who2 = who.clone();
@@ -628,8 +488,5 @@ pub async fn delete_bulk(
         )
         .await
         .in_flavor(f)?;
-    Ok(json_bytes(
-        StatusCode::OK,
-        list_body(rows.len() as u64, api.names().rows, &rows, &t, f, None),
-    ))
+    Ok(json_bytes(StatusCode::OK, list_body(rows.len() as u64, api.names().rows, &rows, &t, f, None)))
 }

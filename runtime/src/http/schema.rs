@@ -19,13 +19,8 @@ use crate::model::id;
 
 fn table_of(s: &AppState, db: &str, table: &str) -> Result<Arc<Table>, Exception> {
     let catalog = s.db.catalog();
-    catalog
-        .database(db)
-        .ok_or_else(|| Exception::with_id(ErrorType::DatabaseNotFound, db))?;
-    catalog
-        .table(db, table)
-        .cloned()
-        .ok_or_else(|| Exception::with_id(ErrorType::TableNotFound, table))
+    catalog.database(db).ok_or_else(|| Exception::with_id(ErrorType::DatabaseNotFound, db))?;
+    catalog.table(db, table).cloned().ok_or_else(|| Exception::with_id(ErrorType::TableNotFound, table))
 }
 
 // ---- tables ----
@@ -37,10 +32,7 @@ pub async fn create_table(
     Path(db): Path<String>,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("tables.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("tables.write").in_flavor(api.flavor)?;
     let n = api.names();
     let id = id::resolve(n.table_id, body.req_str(n.table_id)?).in_flavor(api.flavor)?;
     let name = body.req_str("name")?.to_owned();
@@ -56,13 +48,7 @@ pub async fn create_table(
                     tx,
                     &who,
                     &db,
-                    TableSpec {
-                        id: &id,
-                        name: &name,
-                        permissions: &permissions,
-                        row_security,
-                        enabled,
-                    },
+                    TableSpec { id: &id, name: &name, permissions: &permissions, row_security, enabled },
                 )
             },
         )
@@ -78,27 +64,13 @@ pub async fn list_tables(
     Path(db): Path<String>,
     params: Params,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("tables.read")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("tables.read").in_flavor(api.flavor)?;
     let catalog = s.db.catalog();
-    catalog
-        .database(&db)
-        .ok_or_else(|| Exception::with_id(ErrorType::DatabaseNotFound, &db))
-        .in_flavor(api.flavor)?;
+    catalog.database(&db).ok_or_else(|| Exception::with_id(ErrorType::DatabaseNotFound, &db)).in_flavor(api.flavor)?;
     let (limit, offset) = simple_paging(&params)?;
     let all = catalog.tables(&db);
-    let page: Vec<Value> = all
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|t| t.to_model(api.flavor))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "total": all.len(), (api.names().tables): page }),
-    ))
+    let page: Vec<Value> = all.iter().skip(offset).take(limit).map(|t| t.to_model(api.flavor)).collect();
+    Ok(json(StatusCode::OK, &json!({ "total": all.len(), (api.names().tables): page })))
 }
 
 pub async fn get_table(
@@ -107,10 +79,7 @@ pub async fn get_table(
     caller: Caller,
     Path((db, table)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("tables.read")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("tables.read").in_flavor(api.flavor)?;
     let t = table_of(&s, &db, &table).in_flavor(api.flavor)?;
     Ok(json(StatusCode::OK, &t.to_model(api.flavor)))
 }
@@ -122,10 +91,7 @@ pub async fn update_table(
     Path((db, table)): Path<(String, String)>,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("tables.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("tables.write").in_flavor(api.flavor)?;
     let name = body.opt_str("name")?.map(str::to_owned);
     let permissions = body.opt_strings("permissions")?;
     let row_security = body.opt_bool(api.names().security)?;
@@ -140,12 +106,7 @@ pub async fn update_table(
                     &who,
                     &db,
                     &table,
-                    TableChange {
-                        name: name.as_deref(),
-                        permissions: permissions.as_deref(),
-                        row_security,
-                        enabled,
-                    },
+                    TableChange { name: name.as_deref(), permissions: permissions.as_deref(), row_security, enabled },
                 )
             },
         )
@@ -160,17 +121,11 @@ pub async fn delete_table(
     caller: Caller,
     Path((db, table)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("tables.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("tables.write").in_flavor(api.flavor)?;
     let who = caller.who;
-    s.db.write_exclusive(
-        |_, _| Ok(()),
-        move |tx, _, _| ops::delete_table(tx, &who, &db, &table),
-    )
-    .await
-    .in_flavor(api.flavor)?;
+    s.db.write_exclusive(|_, _| Ok(()), move |tx, _, _| ops::delete_table(tx, &who, &db, &table))
+        .await
+        .in_flavor(api.flavor)?;
     Ok(no_content())
 }
 
@@ -182,16 +137,10 @@ pub async fn list_columns(
     caller: Caller,
     Path((db, table)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("columns.read")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("columns.read").in_flavor(api.flavor)?;
     let t = table_of(&s, &db, &table).in_flavor(api.flavor)?;
     let cols: Vec<Value> = t.columns.iter().map(|c| c.to_model()).collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "total": cols.len(), (api.names().columns): cols }),
-    ))
+    Ok(json(StatusCode::OK, &json!({ "total": cols.len(), (api.names().columns): cols })))
 }
 
 pub async fn get_column(
@@ -200,21 +149,15 @@ pub async fn get_column(
     caller: Caller,
     Path((db, table, key)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("columns.read")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("columns.read").in_flavor(api.flavor)?;
     let t = table_of(&s, &db, &table).in_flavor(api.flavor)?;
-    let col = t
-        .column(&key)
-        .ok_or_else(|| Exception::with_id(ErrorType::ColumnNotFound, &key))
-        .in_flavor(api.flavor)?;
+    let col =
+        t.column(&key).ok_or_else(|| Exception::with_id(ErrorType::ColumnNotFound, &key)).in_flavor(api.flavor)?;
     Ok(json(StatusCode::OK, &col.to_model()))
 }
 
 fn column_type(kind: &str) -> Result<ColumnType, Exception> {
-    ColumnType::from_path(kind)
-        .ok_or_else(|| Exception::with_id(ErrorType::GeneralRouteNotFound, kind))
+    ColumnType::from_path(kind).ok_or_else(|| Exception::with_id(ErrorType::GeneralRouteNotFound, kind))
 }
 
 pub async fn create_column(
@@ -225,18 +168,12 @@ pub async fn create_column(
     Body(body): Body,
 ) -> ApiResult<Response> {
     let ty = column_type(&kind)?;
-    caller
-        .who
-        .require_scope("columns.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("columns.write").in_flavor(api.flavor)?;
     let who = caller.who;
     let col =
-        s.db.write_exclusive(
-            |_, _| Ok(()),
-            move |tx, _, _| ops::create_column(tx, &who, &db, &table, ty, &body),
-        )
-        .await
-        .in_flavor(api.flavor)?;
+        s.db.write_exclusive(|_, _| Ok(()), move |tx, _, _| ops::create_column(tx, &who, &db, &table, ty, &body))
+            .await
+            .in_flavor(api.flavor)?;
     Ok(json(StatusCode::ACCEPTED, &col.to_model()))
 }
 
@@ -248,18 +185,12 @@ pub async fn update_column(
     Body(body): Body,
 ) -> ApiResult<Response> {
     let ty = column_type(&kind)?;
-    caller
-        .who
-        .require_scope("columns.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("columns.write").in_flavor(api.flavor)?;
     let who = caller.who;
     let col =
-        s.db.write_exclusive(
-            |_, _| Ok(()),
-            move |tx, _, _| ops::update_column(tx, &who, &db, &table, &key, ty, &body),
-        )
-        .await
-        .in_flavor(api.flavor)?;
+        s.db.write_exclusive(|_, _| Ok(()), move |tx, _, _| ops::update_column(tx, &who, &db, &table, &key, ty, &body))
+            .await
+            .in_flavor(api.flavor)?;
     Ok(json(StatusCode::OK, &col.to_model()))
 }
 
@@ -269,17 +200,11 @@ pub async fn delete_column(
     caller: Caller,
     Path((db, table, key)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("columns.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("columns.write").in_flavor(api.flavor)?;
     let who = caller.who;
-    s.db.write_exclusive(
-        |_, _| Ok(()),
-        move |tx, _, _| ops::delete_column(tx, &who, &db, &table, &key),
-    )
-    .await
-    .in_flavor(api.flavor)?;
+    s.db.write_exclusive(|_, _| Ok(()), move |tx, _, _| ops::delete_column(tx, &who, &db, &table, &key))
+        .await
+        .in_flavor(api.flavor)?;
     Ok(no_content())
 }
 
@@ -292,10 +217,7 @@ pub async fn create_index(
     Path((db, table)): Path<(String, String)>,
     Body(body): Body,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("indexes.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("indexes.write").in_flavor(api.flavor)?;
     let key = body.req_str("key")?.to_owned();
     if !id::is_valid(&key) {
         return Err(Exception::invalid_param("key", id::INVALID_ID_MESSAGE).into());
@@ -304,21 +226,12 @@ pub async fn create_index(
     let ty = IndexType::parse(ty).ok_or_else(|| {
         Exception::msg(
             ErrorType::GeneralArgumentInvalid,
-            format!(
-                "Invalid `type` param: Arcade supports index types key and unique, not \"{ty}\""
-            ),
+            format!("Invalid `type` param: Arcade supports index types key and unique, not \"{ty}\""),
         )
     })?;
-    let columns = body
-        .opt_strings(api.names().columns)?
-        .ok_or_else(|| super::extract::missing(api.names().columns))?;
+    let columns = body.opt_strings(api.names().columns)?.ok_or_else(|| super::extract::missing(api.names().columns))?;
     let orders = body.opt_strings("orders")?.unwrap_or_default();
-    let spec = IndexSpec {
-        key,
-        ty,
-        columns,
-        orders,
-    };
+    let spec = IndexSpec { key, ty, columns, orders };
     let who = caller.who;
     let (db2, table2) = (db.clone(), table.clone());
     let index =
@@ -337,16 +250,10 @@ pub async fn list_indexes(
     caller: Caller,
     Path((db, table)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("indexes.read")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("indexes.read").in_flavor(api.flavor)?;
     let t = table_of(&s, &db, &table).in_flavor(api.flavor)?;
     let list: Vec<Value> = t.indexes.iter().map(|i| i.to_model(api.flavor)).collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "total": list.len(), "indexes": list }),
-    ))
+    Ok(json(StatusCode::OK, &json!({ "total": list.len(), "indexes": list })))
 }
 
 pub async fn get_index(
@@ -355,15 +262,10 @@ pub async fn get_index(
     caller: Caller,
     Path((db, table, key)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("indexes.read")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("indexes.read").in_flavor(api.flavor)?;
     let t = table_of(&s, &db, &table).in_flavor(api.flavor)?;
-    let index = t
-        .index(&key)
-        .ok_or_else(|| Exception::with_id(ErrorType::IndexNotFound, &key))
-        .in_flavor(api.flavor)?;
+    let index =
+        t.index(&key).ok_or_else(|| Exception::with_id(ErrorType::IndexNotFound, &key)).in_flavor(api.flavor)?;
     Ok(json(StatusCode::OK, &index.to_model(api.flavor)))
 }
 
@@ -373,16 +275,10 @@ pub async fn delete_index(
     caller: Caller,
     Path((db, table, key)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    caller
-        .who
-        .require_scope("indexes.write")
-        .in_flavor(api.flavor)?;
+    caller.who.require_scope("indexes.write").in_flavor(api.flavor)?;
     let who = caller.who;
-    s.db.write_exclusive(
-        |_, _| Ok(()),
-        move |tx, _, _| ops::delete_index(tx, &who, &db, &table, &key),
-    )
-    .await
-    .in_flavor(api.flavor)?;
+    s.db.write_exclusive(|_, _| Ok(()), move |tx, _, _| ops::delete_index(tx, &who, &db, &table, &key))
+        .await
+        .in_flavor(api.flavor)?;
     Ok(no_content())
 }

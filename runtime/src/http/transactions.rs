@@ -21,17 +21,11 @@ use crate::store::Store;
 
 pub use txn::StagedOp as Staging;
 
-pub async fn create(
-    State(s): State<AppState>,
-    caller: Caller,
-    Body(body): Body,
-) -> ApiResult<Response> {
+pub async fn create(State(s): State<AppState>, caller: Caller, Body(body): Body) -> ApiResult<Response> {
     caller.who.require_scope("rows.write")?;
     let ttl = match body.get("ttl") {
         None | Some(Value::Null) => txn::DEFAULT_TTL,
-        Some(v) => v
-            .as_i64()
-            .ok_or_else(|| Exception::invalid_param("ttl", "Value must be a valid integer"))?,
+        Some(v) => v.as_i64().ok_or_else(|| Exception::invalid_param("ttl", "Value must be a valid integer"))?,
     };
     let who = caller.who;
     let t = s.db.write(move |tx, _| txn::create(tx, &who, ttl)).await?;
@@ -41,22 +35,11 @@ pub async fn create(
 pub async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<Response> {
     caller.who.require_scope("rows.read")?;
     let all: Vec<txn::Transaction> = s.db.store().txns()?;
-    let mine: Vec<Value> = all
-        .iter()
-        .filter(|t| t.usable_by(&caller.who))
-        .map(txn::Transaction::to_model)
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "total": mine.len(), "transactions": mine }),
-    ))
+    let mine: Vec<Value> = all.iter().filter(|t| t.usable_by(&caller.who)).map(txn::Transaction::to_model).collect();
+    Ok(json(StatusCode::OK, &json!({ "total": mine.len(), "transactions": mine })))
 }
 
-pub async fn get(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     caller.who.require_scope("rows.read")?;
     let t = txn::load(s.db.store(), &caller.who, &id)?;
     Ok(json(StatusCode::OK, &t.to_model()))
@@ -86,10 +69,8 @@ pub async fn update(
                 Ok(t) => t,
                 Err(e) => {
                     // Nothing was written; record that the transaction is over.
-                    let fail = matches!(
-                        e.kind,
-                        ErrorType::TransactionConflict | ErrorType::GeneralServerError
-                    ) || e.code() < 500;
+                    let fail = matches!(e.kind, ErrorType::TransactionConflict | ErrorType::GeneralServerError)
+                        || e.code() < 500;
                     if fail
                         && !matches!(
                             e.kind,
@@ -98,19 +79,13 @@ pub async fn update(
                                 | ErrorType::TransactionExpired
                         )
                     {
-                        let _ = s
-                            .db
-                            .write(move |tx, _| txn::finish(tx, &who, &id, txn::Status::Failed))
-                            .await;
+                        let _ = s.db.write(move |tx, _| txn::finish(tx, &who, &id, txn::Status::Failed)).await;
                     }
                     return Err(e.into());
                 }
             }
         }
-        (false, true) => {
-            s.db.write(move |tx, _| txn::finish(tx, &who, &id, txn::Status::RolledBack))
-                .await?
-        }
+        (false, true) => s.db.write(move |tx, _| txn::finish(tx, &who, &id, txn::Status::RolledBack)).await?,
         _ => {
             return Err(Exception::msg(
                 ErrorType::GeneralArgumentInvalid,
@@ -122,11 +97,7 @@ pub async fn update(
     Ok(json(StatusCode::OK, &t.to_model()))
 }
 
-pub async fn delete(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn delete(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     caller.who.require_scope("rows.write")?;
     let who = caller.who;
     s.db.write(move |tx, _| txn::delete(tx, &who, &id)).await?;
@@ -146,23 +117,14 @@ pub async fn add_operations(
         Some(Value::Array(items)) => items.clone(),
         _ => return Err(super::extract::missing("operations")),
     };
-    let ops = list
-        .iter()
-        .map(|v| parse_operation(v, api))
-        .collect::<ApiResult<Vec<_>>>()?;
-    let t = stage_all(&s, &caller.who, &id, ops)
-        .await
-        .in_flavor(api.flavor)?;
+    let ops = list.iter().map(|v| parse_operation(v, api)).collect::<ApiResult<Vec<_>>>()?;
+    let t = stage_all(&s, &caller.who, &id, ops).await.in_flavor(api.flavor)?;
     Ok(json(StatusCode::CREATED, &t.to_model()))
 }
 
 fn parse_operation(v: &Value, api: Api) -> ApiResult<Staging> {
-    let bad = |why: &str| -> super::error::ApiError {
-        Exception::invalid_param("operations", why).into()
-    };
-    let o = v
-        .as_object()
-        .ok_or_else(|| bad("each operation must be an object"))?;
+    let bad = |why: &str| -> super::error::ApiError { Exception::invalid_param("operations", why).into() };
+    let o = v.as_object().ok_or_else(|| bad("each operation must be an object"))?;
     let n = api.names();
     let action = o.req_str("action")?;
     let db = o.req_str("databaseId")?.to_owned();
@@ -180,15 +142,11 @@ fn parse_operation(v: &Value, api: Api) -> ApiResult<Staging> {
             .ok_or_else(|| bad("rowId is required"))?;
         Ok(id::resolve("rowId", r)?)
     };
-    let data_obj = || -> ApiResult<Map<String, Value>> {
-        Ok(o.opt_object("data")?.cloned().unwrap_or_default())
-    };
+    let data_obj = || -> ApiResult<Map<String, Value>> { Ok(o.opt_object("data")?.cloned().unwrap_or_default()) };
     let perms = |d: &Map<String, Value>| -> Option<Vec<String>> {
-        d.get("$permissions").and_then(Value::as_array).map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
+        d.get("$permissions")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
     };
     Ok(match action {
         "create" | "update" | "upsert" => {
@@ -196,34 +154,12 @@ fn parse_operation(v: &Value, api: Api) -> ApiResult<Staging> {
             let permissions = perms(&data);
             let (db, table, row_id) = (db, table, row_id()?);
             match action {
-                "create" => Staging::Create {
-                    db,
-                    table,
-                    row_id,
-                    data,
-                    permissions,
-                },
-                "update" => Staging::Update {
-                    db,
-                    table,
-                    row_id,
-                    data,
-                    permissions,
-                },
-                _ => Staging::Upsert {
-                    db,
-                    table,
-                    row_id,
-                    data,
-                    permissions,
-                },
+                "create" => Staging::Create { db, table, row_id, data, permissions },
+                "update" => Staging::Update { db, table, row_id, data, permissions },
+                _ => Staging::Upsert { db, table, row_id, data, permissions },
             }
         }
-        "delete" => Staging::Delete {
-            db,
-            table,
-            row_id: row_id()?,
-        },
+        "delete" => Staging::Delete { db, table, row_id: row_id()? },
         "increment" | "decrement" => {
             let data = data_obj()?;
             let decrement = action == "decrement";
@@ -237,25 +173,12 @@ fn parse_operation(v: &Value, api: Api) -> ApiResult<Staging> {
                 Some(Value::Number(n)) => n.clone(),
                 _ => return Err(bad("data.value must be a number")),
             };
-            let limit = data
-                .get(if decrement { "min" } else { "max" })
-                .and_then(|v| v.as_number().cloned());
-            Staging::Step {
-                db,
-                table,
-                row_id: row_id()?,
-                column,
-                by,
-                limit,
-                decrement,
-            }
+            let limit = data.get(if decrement { "min" } else { "max" }).and_then(|v| v.as_number().cloned());
+            Staging::Step { db, table, row_id: row_id()?, column, by, limit, decrement }
         }
         "bulkCreate" | "bulkUpsert" => {
             let rows: Vec<Map<String, Value>> = match o.get("data") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|v| v.as_object().cloned())
-                    .collect(),
+                Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_object().cloned()).collect(),
                 _ => return Err(bad("data must be an array of rows")),
             };
             if action == "bulkCreate" {
@@ -269,12 +192,7 @@ fn parse_operation(v: &Value, api: Api) -> ApiResult<Staging> {
             let queries = data.opt_strings("queries")?.unwrap_or_default();
             if action == "bulkUpdate" {
                 let data = data.opt_object("data")?.cloned().unwrap_or_default();
-                Staging::BulkUpdate {
-                    db,
-                    table,
-                    queries,
-                    data,
-                }
+                Staging::BulkUpdate { db, table, queries, data }
             } else {
                 Staging::BulkDelete { db, table, queries }
             }
@@ -284,12 +202,7 @@ fn parse_operation(v: &Value, api: Api) -> ApiResult<Staging> {
 }
 
 /// Validate operations against the transaction's view and append them.
-async fn stage_all(
-    s: &AppState,
-    who: &Identity,
-    id: &str,
-    ops: Vec<Staging>,
-) -> Result<txn::Transaction, Exception> {
+async fn stage_all(s: &AppState, who: &Identity, id: &str, ops: Vec<Staging>) -> Result<txn::Transaction, Exception> {
     let store = s.db.store();
     let catalog = s.db.catalog();
     let current = txn::load(store, who, id)?;
@@ -307,27 +220,14 @@ async fn stage_all(
     }
     let marks = txn::marks_for(store, &catalog, who, &ops)?;
     let (who, id) = (who.clone(), id.to_owned());
-    s.db.write(move |tx, _| txn::stage(tx, &who, &id, &ops, &marks))
-        .await
+    s.db.write(move |tx, _| txn::stage(tx, &who, &id, &ops, &marks)).await
 }
 
 /// Stage one row operation given through a row route's `transactionId`.
-pub async fn stage(
-    s: &AppState,
-    who: &Identity,
-    id: &str,
-    op: Staging,
-    flavor: Flavor,
-) -> ApiResult<Response> {
-    let table_key = if flavor == Flavor::Tables {
-        "$tableId"
-    } else {
-        "$collectionId"
-    };
+pub async fn stage(s: &AppState, who: &Identity, id: &str, op: Staging, flavor: Flavor) -> ApiResult<Response> {
+    let table_key = if flavor == Flavor::Tables { "$tableId" } else { "$collectionId" };
     let (status, model) = match &op {
-        Staging::Create { .. } | Staging::BulkCreate { .. } => {
-            (StatusCode::CREATED, op.staged_model(table_key))
-        }
+        Staging::Create { .. } | Staging::BulkCreate { .. } => (StatusCode::CREATED, op.staged_model(table_key)),
         Staging::Delete { .. } => (StatusCode::NO_CONTENT, Value::Null),
         _ => (StatusCode::OK, op.staged_model(table_key)),
     };

@@ -53,11 +53,7 @@ impl User {
     /// The roles a signed-in user holds, before team memberships: Appwrite's
     /// `User::getRoles` (`any` is included so permission checks can match it).
     pub fn base_roles(&self) -> Vec<String> {
-        let verified = if self.email_verification {
-            "verified"
-        } else {
-            "unverified"
-        };
+        let verified = if self.email_verification { "verified" } else { "unverified" };
         let mut roles = vec![
             "any".to_owned(),
             "users".to_owned(),
@@ -177,15 +173,8 @@ impl Membership {
 
     /// Roles this membership gives its user once confirmed.
     pub fn roles_granted(&self) -> Vec<String> {
-        let mut roles = vec![
-            format!("team:{}", self.team_id),
-            format!("member:{}", self.id),
-        ];
-        roles.extend(
-            self.roles
-                .iter()
-                .map(|r| format!("team:{}/{r}", self.team_id)),
-        );
+        let mut roles = vec![format!("team:{}", self.team_id), format!("member:{}", self.id)];
+        roles.extend(self.roles.iter().map(|r| format!("team:{}/{r}", self.team_id)));
         roles
     }
 }

@@ -115,11 +115,7 @@ pub const MAX_INDEX_COLUMNS: usize = 8;
 
 impl Index {
     pub fn to_model(&self, flavor: Flavor) -> Value {
-        let cols = if flavor == Flavor::Tables {
-            "columns"
-        } else {
-            "attributes"
-        };
+        let cols = if flavor == Flavor::Tables { "columns" } else { "attributes" };
         json!({
             "$id": self.key,
             "$createdAt": time::format(self.created),
@@ -192,9 +188,7 @@ impl Table {
                 "$id" | "$createdAt" | "$updatedAt" => continue,
                 _ => {}
             }
-            let col = self
-                .column(key)
-                .ok_or_else(|| Exception::with_id(ErrorType::ColumnUnknown, key))?;
+            let col = self.column(key).ok_or_else(|| Exception::with_id(ErrorType::ColumnUnknown, key))?;
             if col.array {
                 return Err(Exception::msg(
                     ErrorType::IndexInvalid,

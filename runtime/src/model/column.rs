@@ -110,28 +110,18 @@ pub fn is_valid_key(key: &str) -> bool {
 }
 
 fn structure(msg: impl std::fmt::Display) -> Exception {
-    Exception::msg(
-        ErrorType::RowInvalidStructure,
-        format!("Invalid document structure: {msg}"),
-    )
+    Exception::msg(ErrorType::RowInvalidStructure, format!("Invalid document structure: {msg}"))
 }
 
 impl Column {
     /// Build a column from the body of `POST .../columns/{type}`.
-    pub fn from_request(
-        ty: ColumnType,
-        body: &Map<String, Value>,
-        now: Millis,
-    ) -> Result<Self, Exception> {
+    pub fn from_request(ty: ColumnType, body: &Map<String, Value>, now: Millis) -> Result<Self, Exception> {
         let key = body
             .get("key")
             .and_then(Value::as_str)
             .ok_or_else(|| Exception::invalid_param("key", "Parameter is required"))?;
         if !is_valid_key(key) {
-            return Err(Exception::invalid_param(
-                "key",
-                super::id::INVALID_ID_MESSAGE,
-            ));
+            return Err(Exception::invalid_param("key", super::id::INVALID_ID_MESSAGE));
         }
         let required = param_bool(body, "required")?
             .ok_or_else(|| Exception::invalid_param("required", "Parameter is required"))?;
@@ -157,11 +147,7 @@ impl Column {
 
     /// Apply the body of `PATCH .../columns/{type}/{key}`: `required`, `default`
     /// and the type's own bounds may change; the key and type may not.
-    pub fn update_from_request(
-        &self,
-        body: &Map<String, Value>,
-        now: Millis,
-    ) -> Result<Self, Exception> {
+    pub fn update_from_request(&self, body: &Map<String, Value>, now: Millis) -> Result<Self, Exception> {
         if let Some(new_key) = body.get("newKey").and_then(Value::as_str)
             && new_key != self.key
         {
@@ -181,25 +167,16 @@ impl Column {
         Ok(col)
     }
 
-    fn apply_type_params(
-        &mut self,
-        body: &Map<String, Value>,
-        creating: bool,
-    ) -> Result<(), Exception> {
+    fn apply_type_params(&mut self, body: &Map<String, Value>, creating: bool) -> Result<(), Exception> {
         match self.ty {
             ColumnType::String => {
                 if let Some(size) = body.get("size").filter(|v| !v.is_null()) {
-                    let size = size
-                        .as_u64()
-                        .filter(|s| (1..=MAX_STRING_SIZE).contains(s))
-                        .ok_or_else(|| {
-                            Exception::invalid_param(
-                                "size",
-                                format!(
-                                    "Value must be a valid range between 1 and {MAX_STRING_SIZE}"
-                                ),
-                            )
-                        })?;
+                    let size = size.as_u64().filter(|s| (1..=MAX_STRING_SIZE).contains(s)).ok_or_else(|| {
+                        Exception::invalid_param(
+                            "size",
+                            format!("Value must be a valid range between 1 and {MAX_STRING_SIZE}"),
+                        )
+                    })?;
                     self.size = Some(size);
                 } else if creating {
                     return Err(Exception::invalid_param("size", "Parameter is required"));
@@ -215,11 +192,7 @@ impl Column {
                         Some(_) => {
                             return Err(Exception::invalid_param(
                                 name,
-                                if int {
-                                    "Value must be a valid integer"
-                                } else {
-                                    "Value must be a valid float"
-                                },
+                                if int { "Value must be a valid integer" } else { "Value must be a valid float" },
                             ));
                         }
                     }
@@ -244,18 +217,13 @@ impl Column {
                     let mut elements = Vec::with_capacity(items.len());
                     for item in items {
                         match item.as_str() {
-                            Some(s)
-                                if !s.is_empty()
-                                    && s.chars().count() <= MAX_ENUM_ELEMENT_LENGTH =>
-                            {
+                            Some(s) if !s.is_empty() && s.chars().count() <= MAX_ENUM_ELEMENT_LENGTH => {
                                 elements.push(s.to_owned())
                             }
                             _ => {
                                 return Err(Exception::invalid_param(
                                     "elements",
-                                    format!(
-                                        "Each element must be a string of 1 to {MAX_ENUM_ELEMENT_LENGTH} chars"
-                                    ),
+                                    format!("Each element must be a string of 1 to {MAX_ENUM_ELEMENT_LENGTH} chars"),
                                 ));
                             }
                         }
@@ -264,10 +232,7 @@ impl Column {
                 }
                 None if !creating => {}
                 _ => {
-                    return Err(Exception::invalid_param(
-                        "elements",
-                        "Parameter is required",
-                    ));
+                    return Err(Exception::invalid_param("elements", "Parameter is required"));
                 }
             },
             _ => {}
@@ -290,10 +255,7 @@ impl Column {
             ));
         }
         let value = self.check_scalar(default).map_err(|e| {
-            Exception::msg(
-                ErrorType::ColumnValueInvalid,
-                format!("Invalid `default` param: {}", e.message),
-            )
+            Exception::msg(ErrorType::ColumnValueInvalid, format!("Invalid `default` param: {}", e.message))
         })?;
         self.default = Some(value);
         Ok(())
@@ -303,19 +265,13 @@ impl Column {
     pub fn check(&self, v: &Value) -> Result<Value, Exception> {
         if v.is_null() {
             if self.required {
-                return Err(structure(format_args!(
-                    "Missing required attribute \"{}\"",
-                    self.key
-                )));
+                return Err(structure(format_args!("Missing required attribute \"{}\"", self.key)));
             }
             return Ok(Value::Null);
         }
         if self.array {
             let Value::Array(items) = v else {
-                return Err(structure(format_args!(
-                    "Attribute \"{}\" must be an array",
-                    self.key
-                )));
+                return Err(structure(format_args!("Attribute \"{}\" must be an array", self.key)));
             };
             let mut out = Vec::with_capacity(items.len());
             for item in items {
@@ -328,39 +284,22 @@ impl Column {
 
     fn check_scalar(&self, v: &Value) -> Result<Value, Exception> {
         let key = &self.key;
-        let invalid_type = |what: &str| {
-            structure(format_args!(
-                "Attribute \"{key}\" has invalid type. Value must be a valid {what}"
-            ))
-        };
-        let invalid_format = |what: String| {
-            structure(format_args!(
-                "Attribute \"{key}\" has invalid format. {what}"
-            ))
-        };
+        let invalid_type =
+            |what: &str| structure(format_args!("Attribute \"{key}\" has invalid type. Value must be a valid {what}"));
+        let invalid_format = |what: String| structure(format_args!("Attribute \"{key}\" has invalid format. {what}"));
         match self.ty {
             ColumnType::String => {
                 let s = v.as_str().ok_or_else(|| invalid_type("string"))?;
                 let size = self.size.unwrap_or(MAX_STRING_SIZE);
                 if s.chars().count() as u64 > size {
-                    return Err(invalid_format(format!(
-                        "Value must be a valid string and at most {size} chars"
-                    )));
+                    return Err(invalid_format(format!("Value must be a valid string and at most {size} chars")));
                 }
                 Ok(v.clone())
             }
             ColumnType::Integer => {
                 let n = v.as_i64().ok_or_else(|| invalid_type("integer"))?;
-                let lo = self
-                    .min
-                    .as_ref()
-                    .and_then(Number::as_i64)
-                    .unwrap_or(i64::MIN);
-                let hi = self
-                    .max
-                    .as_ref()
-                    .and_then(Number::as_i64)
-                    .unwrap_or(i64::MAX);
+                let lo = self.min.as_ref().and_then(Number::as_i64).unwrap_or(i64::MIN);
+                let hi = self.max.as_ref().and_then(Number::as_i64).unwrap_or(i64::MAX);
                 if n < lo || n > hi {
                     return Err(invalid_format(format!(
                         "Value must be a valid range between {} and {}",
@@ -371,10 +310,7 @@ impl Column {
                 Ok(v.clone())
             }
             ColumnType::Float => {
-                let n = v
-                    .as_f64()
-                    .filter(|f| f.is_finite())
-                    .ok_or_else(|| invalid_type("float"))?;
+                let n = v.as_f64().filter(|f| f.is_finite()).ok_or_else(|| invalid_type("float"))?;
                 let lo = self.min.as_ref().map(num).unwrap_or(f64::MIN);
                 let hi = self.max.as_ref().map(num).unwrap_or(f64::MAX);
                 if n < lo || n > hi {
@@ -384,18 +320,15 @@ impl Column {
                         fmt_float(hi)
                     )));
                 }
-                Ok(Number::from_f64(n)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null))
+                Ok(Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null))
             }
-            ColumnType::Boolean => v
-                .as_bool()
-                .map(Value::Bool)
-                .ok_or_else(|| invalid_type("boolean")),
+            ColumnType::Boolean => v.as_bool().map(Value::Bool).ok_or_else(|| invalid_type("boolean")),
             ColumnType::Datetime => {
                 let s = v.as_str().ok_or_else(|| invalid_type("datetime"))?;
                 time::normalize(s).map(Value::String).ok_or_else(|| {
-                    invalid_format("Value must be valid date between 0000-01-01 00:00:00 and 9999-12-31 23:59:59.".into())
+                    invalid_format(
+                        "Value must be valid date between 0000-01-01 00:00:00 and 9999-12-31 23:59:59.".into(),
+                    )
                 })
             }
             ColumnType::Email => {
@@ -411,19 +344,12 @@ impl Column {
                 if self.elements.iter().any(|e| e == s) {
                     Ok(v.clone())
                 } else {
-                    Err(invalid_format(format!(
-                        "Value must be one of ({})",
-                        self.elements.join(", ")
-                    )))
+                    Err(invalid_format(format!("Value must be one of ({})", self.elements.join(", "))))
                 }
             }
             ColumnType::Url => {
                 let s = v.as_str().ok_or_else(|| invalid_type("string"))?;
-                if is_url(s) {
-                    Ok(v.clone())
-                } else {
-                    Err(invalid_format("Value must be a valid URL".into()))
-                }
+                if is_url(s) { Ok(v.clone()) } else { Err(invalid_format("Value must be a valid URL".into())) }
             }
             ColumnType::Ip => {
                 let s = v.as_str().ok_or_else(|| invalid_type("string"))?;
@@ -457,34 +383,12 @@ impl Column {
                     obj.insert("encrypt".into(), json!(self.encrypt));
                 }
                 ColumnType::Integer => {
-                    obj.insert(
-                        "min".into(),
-                        json!(
-                            self.min
-                                .as_ref()
-                                .and_then(Number::as_i64)
-                                .unwrap_or(i64::MIN)
-                        ),
-                    );
-                    obj.insert(
-                        "max".into(),
-                        json!(
-                            self.max
-                                .as_ref()
-                                .and_then(Number::as_i64)
-                                .unwrap_or(i64::MAX)
-                        ),
-                    );
+                    obj.insert("min".into(), json!(self.min.as_ref().and_then(Number::as_i64).unwrap_or(i64::MIN)));
+                    obj.insert("max".into(), json!(self.max.as_ref().and_then(Number::as_i64).unwrap_or(i64::MAX)));
                 }
                 ColumnType::Float => {
-                    obj.insert(
-                        "min".into(),
-                        json!(self.min.as_ref().map(num).unwrap_or(f64::MIN)),
-                    );
-                    obj.insert(
-                        "max".into(),
-                        json!(self.max.as_ref().map(num).unwrap_or(f64::MAX)),
-                    );
+                    obj.insert("min".into(), json!(self.min.as_ref().map(num).unwrap_or(f64::MIN)));
+                    obj.insert("max".into(), json!(self.max.as_ref().map(num).unwrap_or(f64::MAX)));
                 }
                 ColumnType::Enum => {
                     obj.insert("elements".into(), json!(self.elements));
@@ -494,10 +398,7 @@ impl Column {
             if let Some(format) = format {
                 obj.insert("format".into(), json!(format));
             }
-            obj.insert(
-                "default".into(),
-                self.default.clone().unwrap_or(Value::Null),
-            );
+            obj.insert("default".into(), self.default.clone().unwrap_or(Value::Null));
         }
         m
     }
@@ -513,11 +414,7 @@ fn num(n: &Number) -> f64 {
 }
 
 fn fmt_float(f: f64) -> String {
-    if f == f64::MIN || f == f64::MAX {
-        format!("{f:e}")
-    } else {
-        f.to_string()
-    }
+    if f == f64::MIN || f == f64::MAX { format!("{f:e}") } else { f.to_string() }
 }
 
 /// 1234567 → "1,234,567", as PHP's number_format in Appwrite's range message.
@@ -540,10 +437,7 @@ fn param_bool(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, Exc
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(Exception::invalid_param(
-            name,
-            "Value must be a valid boolean",
-        )),
+        Some(_) => Err(Exception::invalid_param(name, "Value must be a valid boolean")),
     }
 }
 
@@ -558,9 +452,7 @@ pub fn is_email(s: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = domain.len() <= 253
         && labels.len() >= 2
@@ -580,13 +472,8 @@ pub fn is_url(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once("://") else {
         return false;
     };
-    let scheme_ok = scheme
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+    let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
     scheme_ok && !host.is_empty() && !s.chars().any(char::is_whitespace)
@@ -602,37 +489,20 @@ mod tests {
 
     #[test]
     fn string_column_checks_size() {
-        let c = Column::from_request(
-            ColumnType::String,
-            &body(json!({"key":"name","size":5,"required":true})),
-            0,
-        )
-        .unwrap();
+        let c =
+            Column::from_request(ColumnType::String, &body(json!({"key":"name","size":5,"required":true})), 0).unwrap();
         assert_eq!(c.check(&json!("abcde")).unwrap(), json!("abcde"));
         let e = c.check(&json!("abcdef")).unwrap_err();
         assert_eq!(e.kind, ErrorType::RowInvalidStructure);
-        assert!(
-            c.check(&Value::Null)
-                .unwrap_err()
-                .message
-                .contains("Missing required attribute \"name\"")
-        );
-        assert!(
-            c.check(&json!(3))
-                .unwrap_err()
-                .message
-                .contains("invalid type")
-        );
+        assert!(c.check(&Value::Null).unwrap_err().message.contains("Missing required attribute \"name\""));
+        assert!(c.check(&json!(3)).unwrap_err().message.contains("invalid type"));
     }
 
     #[test]
     fn integer_range_message_matches_appwrite() {
-        let c = Column::from_request(
-            ColumnType::Integer,
-            &body(json!({"key":"lowerBound","required":false,"min":5})),
-            0,
-        )
-        .unwrap();
+        let c =
+            Column::from_request(ColumnType::Integer, &body(json!({"key":"lowerBound","required":false,"min":5})), 0)
+                .unwrap();
         let e = c.check(&json!(1)).unwrap_err();
         assert_eq!(
             e.message,
@@ -649,42 +519,19 @@ mod tests {
             b.extend(body(extra));
             Column::from_request(ty, &b, 0).unwrap()
         };
-        assert!(
-            mk(ColumnType::Email, json!({}))
-                .check(&json!("a@b.co"))
-                .is_ok()
-        );
-        assert!(
-            mk(ColumnType::Email, json!({}))
-                .check(&json!("nope"))
-                .is_err()
-        );
-        assert!(
-            mk(ColumnType::Url, json!({}))
-                .check(&json!("https://x.io/a?b"))
-                .is_ok()
-        );
-        assert!(
-            mk(ColumnType::Url, json!({}))
-                .check(&json!("x.io"))
-                .is_err()
-        );
+        assert!(mk(ColumnType::Email, json!({})).check(&json!("a@b.co")).is_ok());
+        assert!(mk(ColumnType::Email, json!({})).check(&json!("nope")).is_err());
+        assert!(mk(ColumnType::Url, json!({})).check(&json!("https://x.io/a?b")).is_ok());
+        assert!(mk(ColumnType::Url, json!({})).check(&json!("x.io")).is_err());
         assert!(mk(ColumnType::Ip, json!({})).check(&json!("::1")).is_ok());
-        assert!(
-            mk(ColumnType::Ip, json!({}))
-                .check(&json!("1.2.3"))
-                .is_err()
-        );
+        assert!(mk(ColumnType::Ip, json!({})).check(&json!("1.2.3")).is_err());
         let e = mk(ColumnType::Enum, json!({"elements":["yes","no","maybe"]}));
         assert_eq!(
             e.check(&json!("x")).unwrap_err().message,
             "Invalid document structure: Attribute \"k\" has invalid format. Value must be one of (yes, no, maybe)"
         );
         let d = mk(ColumnType::Datetime, json!({}));
-        assert_eq!(
-            d.check(&json!("2026-01-02T03:04:05Z")).unwrap(),
-            json!("2026-01-02T03:04:05.000+00:00")
-        );
+        assert_eq!(d.check(&json!("2026-01-02T03:04:05Z")).unwrap(), json!("2026-01-02T03:04:05.000+00:00"));
         let f = mk(ColumnType::Float, json!({"min":0,"max":1}));
         assert!(f.check(&json!(0.5)).is_ok());
         assert!(f.check(&json!(2)).is_err());
@@ -709,12 +556,8 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.kind, ErrorType::ColumnValueInvalid);
-        let c = Column::from_request(
-            ColumnType::Integer,
-            &body(json!({"key":"k","required":false,"default":3})),
-            0,
-        )
-        .unwrap();
+        let c = Column::from_request(ColumnType::Integer, &body(json!({"key":"k","required":false,"default":3})), 0)
+            .unwrap();
         assert_eq!(c.to_model()["default"], json!(3));
         assert_eq!(c.to_model()["type"], json!("integer"));
     }

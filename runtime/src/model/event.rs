@@ -50,15 +50,7 @@ pub struct EventDraft {
 
 impl EventDraft {
     pub fn new(resource: Resource, action: Action, payload: Box<RawValue>) -> Self {
-        Self {
-            resource,
-            action,
-            attribute: None,
-            db_kind: None,
-            roles: Vec::new(),
-            actor: None,
-            payload,
-        }
+        Self { resource, action, attribute: None, db_kind: None, roles: Vec::new(), actor: None, payload }
     }
     pub fn roles(mut self, roles: Vec<String>) -> Self {
         self.roles = roles;

@@ -135,34 +135,22 @@ pub struct Exception {
 impl Exception {
     /// The catalogue entry with its default message (the `'%s'` placeholder dropped).
     pub fn new(kind: ErrorType) -> Self {
-        Self {
-            kind,
-            message: kind.description().replace(" '%s'", ""),
-        }
+        Self { kind, message: kind.description().replace(" '%s'", "") }
     }
 
     /// The catalogue entry with its default message and `id` where Appwrite puts one.
     pub fn with_id(kind: ErrorType, id: &str) -> Self {
-        Self {
-            kind,
-            message: kind.description().replace("%s", id),
-        }
+        Self { kind, message: kind.description().replace("%s", id) }
     }
 
     /// The catalogue entry with a message of our own.
     pub fn msg(kind: ErrorType, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
+        Self { kind, message: message.into() }
     }
 
     /// `general_argument_invalid` naming the parameter, as Appwrite's validators do.
     pub fn invalid_param(param: &str, why: impl fmt::Display) -> Self {
-        Self::msg(
-            ErrorType::GeneralArgumentInvalid,
-            format!("Invalid `{param}` param: {why}"),
-        )
+        Self::msg(ErrorType::GeneralArgumentInvalid, format!("Invalid `{param}` param: {why}"))
     }
 
     /// A 500 that keeps the detail out of the body but puts it in the log.
@@ -188,13 +176,7 @@ impl Exception {
 
 impl fmt::Display for Exception {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.kind.name(),
-            self.kind.code(),
-            self.message
-        )
+        write!(f, "{} ({}): {}", self.kind.name(), self.kind.code(), self.message)
     }
 }
 
@@ -216,10 +198,7 @@ mod tests {
         let v = e.to_json();
         assert_eq!(v["type"], "row_not_found");
         assert_eq!(v["code"], 404);
-        assert_eq!(
-            v["message"],
-            "Row with the requested ID 'r1' could not be found."
-        );
+        assert_eq!(v["message"], "Row with the requested ID 'r1' could not be found.");
         assert_eq!(v["version"], API_VERSION);
     }
 

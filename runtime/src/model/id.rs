@@ -14,16 +14,9 @@ pub const MAX_ID_LENGTH: usize = 36;
 
 /// A fresh `unique()` ID: 8 hex digits of Unix seconds, 5 of microseconds, 7 random.
 pub fn unique() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let mut rng = rand::rng();
-    format!(
-        "{:08x}{:05x}{:07x}",
-        now.as_secs() & 0xffff_ffff,
-        now.subsec_micros(),
-        rng.random_range(0..0x1000_0000u32)
-    )
+    format!("{:08x}{:05x}{:07x}", now.as_secs() & 0xffff_ffff, now.subsec_micros(), rng.random_range(0..0x1000_0000u32))
 }
 
 /// Whether `id` is a valid custom ID: 1–36 of `[A-Za-z0-9._-]`, not starting with `.`, `_` or `-`.
@@ -32,9 +25,7 @@ pub fn is_valid(id: &str) -> bool {
     !bytes.is_empty()
         && bytes.len() <= MAX_ID_LENGTH
         && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The message Appwrite's `CustomId` validator gives.
@@ -58,10 +49,7 @@ pub fn check_path_id(param: &str, id: &str) -> Result<(), Exception> {
     if is_valid(id) {
         Ok(())
     } else {
-        Err(Exception::msg(
-            ErrorType::GeneralArgumentInvalid,
-            format!("Invalid `{param}` param: {INVALID_ID_MESSAGE}"),
-        ))
+        Err(Exception::msg(ErrorType::GeneralArgumentInvalid, format!("Invalid `{param}` param: {INVALID_ID_MESSAGE}")))
     }
 }
 
@@ -73,10 +61,7 @@ mod tests {
     fn unique_ids_have_appwrite_shape() {
         let id = unique();
         assert_eq!(id.len(), 20);
-        assert!(
-            id.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        );
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         assert!(is_valid(&id));
         assert_ne!(unique(), unique());
     }
@@ -93,9 +78,6 @@ mod tests {
         assert!(!is_valid("a b"));
         assert!(!is_valid("ä"));
         assert!(resolve("rowId", "unique()").is_ok());
-        assert_eq!(
-            resolve("rowId", "bad id").unwrap_err().kind,
-            ErrorType::GeneralArgumentInvalid
-        );
+        assert_eq!(resolve("rowId", "bad id").unwrap_err().kind, ErrorType::GeneralArgumentInvalid);
     }
 }

@@ -69,23 +69,16 @@ impl Permission {
                 format!("Invalid `permissions` param: Permission \"{s}\" is invalid: {why}"),
             )
         };
-        let open = s
-            .find('(')
-            .ok_or_else(|| bad("expected action(\"role\")"))?;
+        let open = s.find('(').ok_or_else(|| bad("expected action(\"role\")"))?;
         let action = Action::parse(&s[..open])
             .ok_or_else(|| bad("action must be one of: read, create, update, delete, write"))?;
-        let inner = s[open + 1..]
-            .strip_suffix(')')
-            .ok_or_else(|| bad("expected action(\"role\")"))?;
+        let inner = s[open + 1..].strip_suffix(')').ok_or_else(|| bad("expected action(\"role\")"))?;
         let role = inner
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
             .ok_or_else(|| bad("the role must be in double quotes"))?;
         validate_role(role).map_err(|why| bad(&why))?;
-        Ok(Permission {
-            action,
-            role: role.to_owned(),
-        })
+        Ok(Permission { action, role: role.to_owned() })
     }
 }
 
@@ -101,25 +94,20 @@ pub fn validate_role(role: &str) -> Result<(), String> {
     };
     let id_ok = |i: &str| super::id::is_valid(i);
     let dim_ok = |d: &str| {
-        !d.is_empty()
-            && d.len() <= 36
-            && d.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        !d.is_empty() && d.len() <= 36 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     match (name, identifier, dimension) {
         ("any" | "guests", None, None) => Ok(()),
         ("users", None, None) => Ok(()),
-        ("users" | "user", _, Some(d)) if d != "verified" && d != "unverified" => Err(format!(
-            "dimension of role \"{name}\" must be verified or unverified"
-        )),
+        ("users" | "user", _, Some(d)) if d != "verified" && d != "unverified" => {
+            Err(format!("dimension of role \"{name}\" must be verified or unverified"))
+        }
         ("users", None, Some(_)) => Ok(()),
         ("user", Some(i), _) if id_ok(i) => Ok(()),
         ("team", Some(i), None) if id_ok(i) => Ok(()),
         ("team", Some(i), Some(d)) if id_ok(i) && dim_ok(d) => Ok(()),
         ("member", Some(i), None) if id_ok(i) => Ok(()),
-        ("label", Some(i), None)
-            if !i.is_empty() && i.len() <= 36 && i.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-        {
+        ("label", Some(i), None) if !i.is_empty() && i.len() <= 36 && i.bytes().all(|b| b.is_ascii_alphanumeric()) => {
             Ok(())
         }
         ("any" | "guests" | "users" | "user" | "team" | "member" | "label", _, _) => {
@@ -153,10 +141,7 @@ pub fn normalize(list: &[String], allowed: &[Action]) -> Result<Vec<String>, Exc
         if p.action == Action::Write {
             for a in [Action::Create, Action::Update, Action::Delete] {
                 if allowed.contains(&a) {
-                    push(Permission {
-                        action: a,
-                        role: p.role.clone(),
-                    });
+                    push(Permission { action: a, role: p.role.clone() });
                 }
             }
         } else if allowed.contains(&p.action) {
@@ -166,11 +151,7 @@ pub fn normalize(list: &[String], allowed: &[Action]) -> Result<Vec<String>, Exc
                 ErrorType::GeneralArgumentInvalid,
                 format!(
                     "Invalid `permissions` param: Permission \"{raw}\" is not allowed. Must be one of: {}.",
-                    allowed
-                        .iter()
-                        .map(|a| a.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    allowed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             ));
         }
@@ -182,9 +163,7 @@ pub fn normalize(list: &[String], allowed: &[Action]) -> Result<Vec<String>, Exc
 pub fn roles_for<'a>(perms: &'a [String], action: Action) -> impl Iterator<Item = &'a str> + 'a {
     let prefix = action.as_str();
     perms.iter().filter_map(move |p| {
-        p.strip_prefix(prefix)
-            .and_then(|rest| rest.strip_prefix("(\""))
-            .and_then(|rest| rest.strip_suffix("\")"))
+        p.strip_prefix(prefix).and_then(|rest| rest.strip_prefix("(\"")).and_then(|rest| rest.strip_suffix("\")"))
     })
 }
 
@@ -217,15 +196,7 @@ mod tests {
         ] {
             assert!(validate_role(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "everyone",
-            "user:",
-            "users/admins",
-            "team:/x",
-            "user:_x",
-            "label:a b",
-        ] {
+        for bad in ["", "everyone", "user:", "users/admins", "team:/x", "user:_x", "label:a b"] {
             assert!(validate_role(bad).is_err(), "{bad}");
         }
         assert!(Permission::parse("read(user:abc)").is_err());
@@ -236,27 +207,16 @@ mod tests {
     fn write_expands_per_resource() {
         let rows = [Action::Read, Action::Update, Action::Delete];
         let got = normalize(&["write(\"user:a\")".into(), "read(\"any\")".into()], &rows).unwrap();
-        assert_eq!(
-            got,
-            vec!["update(\"user:a\")", "delete(\"user:a\")", "read(\"any\")"]
-        );
+        assert_eq!(got, vec!["update(\"user:a\")", "delete(\"user:a\")", "read(\"any\")"]);
         assert!(normalize(&["create(\"any\")".into()], &rows).is_err());
     }
 
     #[test]
     fn allows_checks_roles() {
-        let perms = vec![
-            "read(\"user:a\")".to_owned(),
-            "update(\"team:t/owner\")".to_owned(),
-            "delete(\"any\")".to_owned(),
-        ];
+        let perms =
+            vec!["read(\"user:a\")".to_owned(), "update(\"team:t/owner\")".to_owned(), "delete(\"any\")".to_owned()];
         let a = vec!["any".to_owned(), "users".to_owned(), "user:a".to_owned()];
-        let b = vec![
-            "any".to_owned(),
-            "users".to_owned(),
-            "user:b".to_owned(),
-            "team:t/owner".to_owned(),
-        ];
+        let b = vec!["any".to_owned(), "users".to_owned(), "user:b".to_owned(), "team:t/owner".to_owned()];
         assert!(allows(&perms, Action::Read, &a));
         assert!(!allows(&perms, Action::Read, &b));
         assert!(allows(&perms, Action::Update, &b));

@@ -153,11 +153,7 @@ pub fn list_query(queries: &[String], schema: &dyn Schema) -> Result<ListQuery, 
     if queries.len() > MAX_QUERIES || !queries.iter().all(|q| length_ok(q)) {
         return Err(queries_param_invalid());
     }
-    let raws = queries
-        .iter()
-        .map(|q| raw_from_str(q, 0))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(query_invalid)?;
+    let raws = queries.iter().map(|q| raw_from_str(q, 0)).collect::<Result<Vec<_>, _>>().map_err(query_invalid)?;
 
     // Appwrite looks the cursor row up before running the validators, so a bad
     // first cursor is reported on its own, without the "Invalid query: " prefix.
@@ -165,14 +161,10 @@ pub fn list_query(queries: &[String], schema: &dyn Schema) -> Result<ListQuery, 
         cursor_id(cursor).map_err(query_invalid)?;
     }
 
-    let mut list = ListQuery {
-        limit: DEFAULT_LIMIT,
-        ..ListQuery::default()
-    };
+    let mut list = ListQuery { limit: DEFAULT_LIMIT, ..ListQuery::default() };
     let (mut limit, mut offset) = (None, None);
     for raw in &raws {
-        let checked =
-            validate(raw, schema).map_err(|why| query_invalid(format!("Invalid query: {why}")))?;
+        let checked = validate(raw, schema).map_err(|why| query_invalid(format!("Invalid query: {why}")))?;
         match to_query(&checked).map_err(query_invalid)? {
             Query::Filter(f) => list.filters.push(f),
             Query::Select(attrs) => list.select.get_or_insert_with(Vec::new).extend(attrs),
@@ -219,17 +211,9 @@ const REALTIME_METHODS: [&str; 11] = [
 /// with Appwrite's messages, e.g. `Invalid query: Query method 'search' is not
 /// supported in Realtime queries. Allowed: equal, notEqual, …`.
 pub fn realtime_filters(queries: &[Value]) -> Result<Vec<Filter>, Exception> {
-    let realtime_invalid = |why: String| {
-        Exception::msg(
-            ErrorType::RealtimeMessageFormatInvalid,
-            format!("Invalid query: {why}"),
-        )
-    };
-    let raws = queries
-        .iter()
-        .map(|q| raw_from_item(q, 0))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(realtime_invalid)?;
+    let realtime_invalid =
+        |why: String| Exception::msg(ErrorType::RealtimeMessageFormatInvalid, format!("Invalid query: {why}"));
+    let raws = queries.iter().map(|q| raw_from_item(q, 0)).collect::<Result<Vec<_>, _>>().map_err(realtime_invalid)?;
 
     // Appwrite checks with a stack, so the last offending query is the one reported.
     let mut stack: Vec<&Raw> = raws.iter().collect();
@@ -271,10 +255,7 @@ impl Filter {
             Filter::And(all) => all.iter().all(|f| f.matches(row)),
             Filter::Or(any) => any.iter().any(|f| f.matches(row)),
             Filter::IsNull(a) => row.get(a).is_none_or(Value::is_null),
-            leaf => leaf
-                .attribute()
-                .and_then(|a| row.get(a))
-                .is_some_and(|v| !v.is_null() && leaf.test(v)),
+            leaf => leaf.attribute().and_then(|a| row.get(a)).is_some_and(|v| !v.is_null() && leaf.test(v)),
         }
     }
 
@@ -308,9 +289,7 @@ impl Filter {
             Filter::LessThanEqual(_, x) => ordered(x, Ordering::is_le),
             Filter::GreaterThan(_, x) => ordered(x, Ordering::is_gt),
             Filter::GreaterThanEqual(_, x) => ordered(x, Ordering::is_ge),
-            Filter::Between(_, lo, hi) => {
-                ordered(lo, Ordering::is_ge) && ordered(hi, Ordering::is_le)
-            }
+            Filter::Between(_, lo, hi) => ordered(lo, Ordering::is_ge) && ordered(hi, Ordering::is_le),
             Filter::StartsWith(_, p) => v.as_str().is_some_and(|s| s.starts_with(p.as_str())),
             Filter::EndsWith(_, p) => v.as_str().is_some_and(|s| s.ends_with(p.as_str())),
             Filter::Contains(_, values) => contains(v, values),
@@ -342,21 +321,15 @@ impl Filter {
 
 fn equals_any(v: &Value, values: &[Value]) -> bool {
     match v {
-        Value::Array(items) => items
-            .iter()
-            .any(|item| values.iter().any(|x| same(item, x))),
+        Value::Array(items) => items.iter().any(|item| values.iter().any(|x| same(item, x))),
         _ => values.iter().any(|x| same(v, x)),
     }
 }
 
 fn contains(v: &Value, values: &[Value]) -> bool {
     match v {
-        Value::Array(items) => items
-            .iter()
-            .any(|item| values.iter().any(|x| same(item, x))),
-        Value::String(s) => values
-            .iter()
-            .any(|x| x.as_str().is_some_and(|x| s.contains(x))),
+        Value::Array(items) => items.iter().any(|item| values.iter().any(|x| same(item, x))),
+        Value::String(s) => values.iter().any(|x| x.as_str().is_some_and(|x| s.contains(x))),
         _ => false,
     }
 }
@@ -394,9 +367,7 @@ fn integer_string(s: &str) -> Option<i64> {
 }
 
 fn as_integer(n: &serde_json::Number) -> Option<i128> {
-    n.as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from))
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
 }
 
 /// Numeric order, exact across integers and floats.
@@ -518,14 +489,7 @@ fn is_cursor(method: &str) -> bool {
 fn is_filter(method: &str) -> bool {
     !matches!(
         method,
-        "select"
-            | "orderAsc"
-            | "orderDesc"
-            | "orderRandom"
-            | "limit"
-            | "offset"
-            | "cursorAfter"
-            | "cursorBefore"
+        "select" | "orderAsc" | "orderDesc" | "orderRandom" | "limit" | "offset" | "cursorAfter" | "cursorBefore"
     )
 }
 
@@ -542,14 +506,10 @@ struct Raw {
 }
 
 fn raw_from_str(s: &str, depth: usize) -> Result<Raw, String> {
-    let v: Value =
-        serde_json::from_str(s).map_err(|_| "Invalid query: Syntax error".to_string())?;
+    let v: Value = serde_json::from_str(s).map_err(|_| "Invalid query: Syntax error".to_string())?;
     match v {
         Value::Object(_) | Value::Array(_) => raw_from_value(&v, depth),
-        other => Err(format!(
-            "Invalid query. Must be an array, got {}",
-            php_type(&other)
-        )),
+        other => Err(format!("Invalid query. Must be an array, got {}", php_type(&other))),
     }
 }
 
@@ -559,10 +519,7 @@ fn raw_from_item(v: &Value, depth: usize) -> Result<Raw, String> {
     match v {
         Value::String(s) => raw_from_str(s, depth),
         Value::Object(_) | Value::Array(_) => raw_from_value(v, depth),
-        other => Err(format!(
-            "Invalid query. Must be an array, got {}",
-            php_type(other)
-        )),
+        other => Err(format!("Invalid query. Must be an array, got {}", php_type(other))),
     }
 }
 
@@ -579,10 +536,7 @@ fn raw_from_value(v: &Value, depth: usize) -> Result<Raw, String> {
         None => "",
         Some(Value::String(m)) => m.as_str(),
         Some(other) => {
-            return Err(format!(
-                "Invalid query method. Must be a string, got {}",
-                php_type(other)
-            ));
+            return Err(format!("Invalid query method. Must be a string, got {}", php_type(other)));
         }
     };
     if !KNOWN_METHODS.contains(&method) {
@@ -592,43 +546,26 @@ fn raw_from_value(v: &Value, depth: usize) -> Result<Raw, String> {
         None => "",
         Some(Value::String(a)) => a.as_str(),
         Some(other) => {
-            return Err(format!(
-                "Invalid query attribute. Must be a string, got {}",
-                php_type(other)
-            ));
+            return Err(format!("Invalid query attribute. Must be a string, got {}", php_type(other)));
         }
     };
     let values = match field("values") {
         None => Vec::new(),
         Some(Value::Array(vs)) => vs.clone(),
         Some(other) => {
-            return Err(format!(
-                "Invalid query values. Must be an array, got {}",
-                php_type(other)
-            ));
+            return Err(format!("Invalid query values. Must be an array, got {}", php_type(other)));
         }
     };
-    let attribute = if attribute.is_empty() && matches!(method, "orderAsc" | "orderDesc") {
-        "$sequence"
-    } else {
-        attribute
-    };
+    let attribute =
+        if attribute.is_empty() && matches!(method, "orderAsc" | "orderDesc") { "$sequence" } else { attribute };
 
     let (values, nested) = if is_nested(method) {
-        let nested = values
-            .iter()
-            .map(|q| raw_from_item(q, depth + 1))
-            .collect::<Result<Vec<_>, _>>()?;
+        let nested = values.iter().map(|q| raw_from_item(q, depth + 1)).collect::<Result<Vec<_>, _>>()?;
         (Vec::new(), nested)
     } else {
         (values, Vec::new())
     };
-    Ok(Raw {
-        method: method.to_string(),
-        attribute: attribute.to_string(),
-        values,
-        nested,
-    })
+    Ok(Raw { method: method.to_string(), attribute: attribute.to_string(), values, nested })
 }
 
 /// PHP's `gettype` of a decoded JSON value, as utopia's messages print it.
@@ -681,17 +618,11 @@ fn to_query(raw: &Raw) -> Result<Query, String> {
     let attr = raw.attribute.clone();
     let one = || match raw.values.as_slice() {
         [v] => Ok(v.clone()),
-        _ => Err(format!(
-            "Invalid query: {} queries require exactly one value.",
-            ucfirst(&raw.method)
-        )),
+        _ => Err(format!("Invalid query: {} queries require exactly one value.", ucfirst(&raw.method))),
     };
     let one_string = || match one()? {
         Value::String(s) => Ok(s),
-        _ => Err(format!(
-            "Invalid query: Query value is invalid for attribute \"{}\"",
-            raw.attribute
-        )),
+        _ => Err(format!("Invalid query: Query value is invalid for attribute \"{}\"", raw.attribute)),
     };
     let filter = match raw.method.as_str() {
         "equal" => Filter::Equal(attr, raw.values.clone()),
@@ -703,9 +634,7 @@ fn to_query(raw: &Raw) -> Result<Query, String> {
         "between" => match raw.values.as_slice() {
             [lo, hi] => Filter::Between(attr, lo.clone(), hi.clone()),
             _ => {
-                return Err(
-                    "Invalid query: Between queries require exactly two values.".to_string()
-                );
+                return Err("Invalid query: Between queries require exactly two values.".to_string());
             }
         },
         "isNull" => Filter::IsNull(attr),
@@ -726,11 +655,7 @@ fn to_query(raw: &Raw) -> Result<Query, String> {
                     }
                 }
             }
-            if raw.method == "and" {
-                Filter::And(parts)
-            } else {
-                Filter::Or(parts)
-            }
+            if raw.method == "and" { Filter::And(parts) } else { Filter::Or(parts) }
         }
         "select" => {
             let mut attrs = Vec::with_capacity(raw.values.len());
@@ -750,22 +675,14 @@ fn to_query(raw: &Raw) -> Result<Query, String> {
         "orderAsc" => return Ok(Query::Order(attr, Direction::Asc)),
         "orderDesc" => return Ok(Query::Order(attr, Direction::Desc)),
         "limit" => {
-            return limit(raw)
-                .map(Query::Limit)
-                .map_err(|why| format!("Invalid query: {why}"));
+            return limit(raw).map(Query::Limit).map_err(|why| format!("Invalid query: {why}"));
         }
         "offset" => {
-            return offset(raw)
-                .map(Query::Offset)
-                .map_err(|why| format!("Invalid query: {why}"));
+            return offset(raw).map(Query::Offset).map_err(|why| format!("Invalid query: {why}"));
         }
         "cursorAfter" | "cursorBefore" => {
             let id = cursor_id(raw).map_err(|why| format!("Invalid query: {why}"))?;
-            let cursor = if raw.method == "cursorAfter" {
-                Cursor::After(id)
-            } else {
-                Cursor::Before(id)
-            };
+            let cursor = if raw.method == "cursorAfter" { Cursor::After(id) } else { Cursor::Before(id) };
             return Ok(Query::Cursor(cursor));
         }
         other => return Err(format!("Invalid query: {}", unsupported(other))),
@@ -787,18 +704,14 @@ fn php_numeric(v: Option<&Value>) -> Numeric {
             None => Numeric::Float,
         },
         Some(Value::String(s)) => {
-            let t =
-                s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0B' | '\x0C'));
+            let t = s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0B' | '\x0C'));
             let body = t.strip_prefix(['+', '-']).unwrap_or(t);
-            let numeric_chars = body
-                .bytes()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+            let numeric_chars =
+                body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
             if body.is_empty() || !numeric_chars || t.parse::<f64>().is_err() {
                 Numeric::Not
             } else if body.bytes().all(|b| b.is_ascii_digit()) {
-                t.trim_start_matches('+')
-                    .parse::<i64>()
-                    .map_or(Numeric::Float, |i| Numeric::Int(i128::from(i)))
+                t.trim_start_matches('+').parse::<i64>().map_or(Numeric::Float, |i| Numeric::Int(i128::from(i)))
             } else {
                 Numeric::Float
             }
@@ -809,38 +722,22 @@ fn php_numeric(v: Option<&Value>) -> Numeric {
 
 /// The value of a `limit` query, with utopia's `Limit` validator messages (bounded by [`MAX_LIMIT`]).
 fn limit(raw: &Raw) -> Result<u64, String> {
-    let range = || {
-        format!(
-            "Invalid limit: Value must be a valid range between 1 and {}",
-            thousands(MAX_LIMIT)
-        )
-    };
+    let range = || format!("Invalid limit: Value must be a valid range between 1 and {}", thousands(MAX_LIMIT));
     match php_numeric(raw.values.first()) {
         Numeric::Not => Err("Invalid limit: Value must be a valid number".to_string()),
         Numeric::Float => Err(range()),
-        Numeric::Int(n) => u64::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(range),
+        Numeric::Int(n) => u64::try_from(n).ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(range),
     }
 }
 
 /// The value of an `offset` query, with utopia's `Offset` validator messages
 /// (including its "Invalid limit" wording for a non-number).
 fn offset(raw: &Raw) -> Result<u64, String> {
-    let range = || {
-        format!(
-            "Invalid offset: Value must be a valid range between 0 and {}",
-            thousands(MAX_OFFSET)
-        )
-    };
+    let range = || format!("Invalid offset: Value must be a valid range between 0 and {}", thousands(MAX_OFFSET));
     match php_numeric(raw.values.first()) {
         Numeric::Not => Err("Invalid limit: Value must be a valid number".to_string()),
         Numeric::Float => Err(range()),
-        Numeric::Int(n) => u64::try_from(n)
-            .ok()
-            .filter(|n| *n <= MAX_OFFSET)
-            .ok_or_else(range),
+        Numeric::Int(n) => u64::try_from(n).ok().filter(|n| *n <= MAX_OFFSET).ok_or_else(range),
     }
 }
 
@@ -850,9 +747,7 @@ fn cursor_id(raw: &Raw) -> Result<String, String> {
         Some(Value::String(id)) => {
             !id.is_empty()
                 && !id.starts_with(['_', '.', '-'])
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
                 && id.len() <= MAX_UID_LENGTH
         }
         _ => false,
@@ -900,29 +795,15 @@ fn query_invalid(message: String) -> Exception {
 // Validation against the schema (utopia's `Documents` queries validator)
 
 /// System attributes a `select` may name without a column (utopia's `INTERNAL_ATTRIBUTES`).
-const INTERNAL_ATTRIBUTES: [&str; 7] = [
-    "$id",
-    "$sequence",
-    "$collection",
-    "$tenant",
-    "$createdAt",
-    "$updatedAt",
-    "$permissions",
-];
+const INTERNAL_ATTRIBUTES: [&str; 7] =
+    ["$id", "$sequence", "$collection", "$tenant", "$createdAt", "$updatedAt", "$permissions"];
 
 /// Validate one query and return it with its values coerced to the column types.
 /// The error is the validator's description, without the `Invalid query: ` prefix.
 fn validate(raw: &Raw, schema: &dyn Schema) -> Result<Raw, String> {
     // Like utopia, check the sub-queries before the query that holds them.
-    let nested = raw
-        .nested
-        .iter()
-        .map(|sub| validate(sub, schema))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut out = Raw {
-        nested,
-        ..raw.clone()
-    };
+    let nested = raw.nested.iter().map(|sub| validate(sub, schema)).collect::<Result<Vec<_>, _>>()?;
+    let mut out = Raw { nested, ..raw.clone() };
 
     if UNSUPPORTED_METHODS.contains(&raw.method.as_str()) {
         return Err(unsupported(&raw.method));
@@ -957,10 +838,7 @@ fn validate_select(raw: &Raw, schema: &dyn Schema) -> Result<(), String> {
         match v {
             Value::String(s) => names.push(s.as_str()),
             other => {
-                return Err(format!(
-                    "Attribute selection must be a string, got {}",
-                    php_debug_type(other)
-                ));
+                return Err(format!("Attribute selection must be a string, got {}", php_debug_type(other)));
             }
         }
     }
@@ -990,19 +868,12 @@ fn validate_filter(raw: &Raw, schema: &dyn Schema) -> Result<Vec<Value>, String>
                 Some(_) => false,
             };
             if empty {
-                return Err(format!(
-                    "{} queries require at least one value.",
-                    ucfirst(method)
-                ));
+                return Err(format!("{} queries require at least one value.", ucfirst(method)));
             }
         }
-        "notEqual" | "lessThan" | "lessThanEqual" | "greaterThan" | "greaterThanEqual"
-        | "startsWith" | "endsWith" => {
+        "notEqual" | "lessThan" | "lessThanEqual" | "greaterThan" | "greaterThanEqual" | "startsWith" | "endsWith" => {
             if raw.values.len() != 1 {
-                return Err(format!(
-                    "{} queries require exactly one value.",
-                    ucfirst(method)
-                ));
+                return Err(format!("{} queries require exactly one value.", ucfirst(method)));
             }
         }
         "between" => {
@@ -1013,16 +884,10 @@ fn validate_filter(raw: &Raw, schema: &dyn Schema) -> Result<Vec<Value>, String>
         "isNull" | "isNotNull" => {}
         "and" | "or" => {
             if !raw.nested.iter().all(|sub| is_filter(&sub.method)) {
-                return Err(format!(
-                    "{} queries can only contain filter queries",
-                    ucfirst(method)
-                ));
+                return Err(format!("{} queries can only contain filter queries", ucfirst(method)));
             }
             if raw.nested.len() < 2 {
-                return Err(format!(
-                    "{} queries require at least two queries",
-                    ucfirst(method)
-                ));
+                return Err(format!("{} queries require at least two queries", ucfirst(method)));
             }
             return Ok(Vec::new());
         }
@@ -1032,14 +897,7 @@ fn validate_filter(raw: &Raw, schema: &dyn Schema) -> Result<Vec<Value>, String>
 }
 
 fn is_text(ty: ColumnType) -> bool {
-    matches!(
-        ty,
-        ColumnType::String
-            | ColumnType::Email
-            | ColumnType::Enum
-            | ColumnType::Url
-            | ColumnType::Ip
-    )
+    matches!(ty, ColumnType::String | ColumnType::Email | ColumnType::Enum | ColumnType::Url | ColumnType::Ip)
 }
 
 fn attribute_and_values(raw: &Raw, schema: &dyn Schema) -> Result<Vec<Value>, String> {
@@ -1048,9 +906,7 @@ fn attribute_and_values(raw: &Raw, schema: &dyn Schema) -> Result<Vec<Value>, St
         return Err(format!("Attribute not found in schema: {attr}"));
     };
     if raw.values.len() > MAX_VALUES {
-        return Err(format!(
-            "Query on attribute has greater than {MAX_VALUES} values: {attr}"
-        ));
+        return Err(format!("Query on attribute has greater than {MAX_VALUES} values: {attr}"));
     }
     let values = raw
         .values
@@ -1065,16 +921,12 @@ fn attribute_and_values(raw: &Raw, schema: &dyn Schema) -> Result<Vec<Value>, St
         ));
     }
     if array && !matches!(method, "contains" | "isNull" | "isNotNull") {
-        return Err(format!(
-            "Cannot query {method} on attribute \"{attr}\" because it is an array."
-        ));
+        return Err(format!("Cannot query {method} on attribute \"{attr}\" because it is an array."));
     }
     // Arcade's own rule: pattern matches need a text column (Appwrite would run
     // `LIKE` on a number or a datetime).
     if matches!(method, "startsWith" | "endsWith") && !is_text(ty) {
-        return Err(format!(
-            "Cannot query {method} on attribute \"{attr}\" because it is not a string."
-        ));
+        return Err(format!("Cannot query {method} on attribute \"{attr}\" because it is not a string."));
     }
     Ok(values)
 }
@@ -1095,11 +947,9 @@ fn coerce(attr: &str, ty: ColumnType, v: &Value) -> Option<Value> {
         ColumnType::Integer => v.as_i64().map(Value::from),
         ColumnType::Float => v.is_number().then(|| v.clone()),
         ColumnType::Boolean => v.is_boolean().then(|| v.clone()),
-        ColumnType::String
-        | ColumnType::Email
-        | ColumnType::Enum
-        | ColumnType::Url
-        | ColumnType::Ip => v.is_string().then(|| v.clone()),
+        ColumnType::String | ColumnType::Email | ColumnType::Enum | ColumnType::Url | ColumnType::Ip => {
+            v.is_string().then(|| v.clone())
+        }
         ColumnType::Datetime => v.as_str().and_then(normalize_datetime).map(Value::String),
     }
 }
@@ -1113,13 +963,7 @@ pub(crate) fn normalize_datetime(s: &str) -> Option<String> {
     let date = s.get(..10)?;
     let rest = s.get(10..)?;
     let b = date.as_bytes();
-    let digits_ok = b.iter().enumerate().all(|(i, c)| {
-        if i == 4 || i == 7 {
-            *c == b'-'
-        } else {
-            c.is_ascii_digit()
-        }
-    });
+    let digits_ok = b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     if !digits_ok {
         return None;
     }
@@ -1136,8 +980,7 @@ pub(crate) fn normalize_datetime(s: &str) -> Option<String> {
         let (clock, offset_secs) = split_zone(rest)?;
         (parse_clock(clock)?, offset_secs)
     };
-    let utc =
-        NaiveDateTime::new(date, time).checked_sub_signed(TimeDelta::try_seconds(offset_secs)?)?;
+    let utc = NaiveDateTime::new(date, time).checked_sub_signed(TimeDelta::try_seconds(offset_secs)?)?;
 
     let min = NaiveDate::from_ymd_opt(1000, 1, 1)?.and_hms_opt(0, 0, 0)?;
     let max = NaiveDate::from_ymd_opt(9999, 12, 31)?.and_hms_opt(23, 59, 59)?;
@@ -1178,9 +1021,7 @@ fn split_zone(s: &str) -> Option<(&str, i64)> {
 /// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fraction` (fraction truncated to nanoseconds).
 fn parse_clock(s: &str) -> Option<NaiveTime> {
     let two = |p: &str| -> Option<u32> {
-        (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| p.parse().ok())
-            .flatten()
+        (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok()).flatten()
     };
     let mut parts = s.split(':');
     let hour = two(parts.next()?)?;
@@ -1297,44 +1138,20 @@ mod tests {
                 r#"{"method":"greaterThan","attribute":"score","values":[100]}"#,
                 Query::Filter(Filter::GreaterThan("score".into(), json!(100))),
             ),
-            (
-                r#"{"method":"orderDesc","attribute":"score"}"#,
-                Query::Order("score".into(), Direction::Desc),
-            ),
-            (
-                r#"{"method":"orderAsc","attribute":""}"#,
-                Query::Order("$sequence".into(), Direction::Asc),
-            ),
-            (
-                r#"{"method":"orderDesc"}"#,
-                Query::Order("$sequence".into(), Direction::Desc),
-            ),
+            (r#"{"method":"orderDesc","attribute":"score"}"#, Query::Order("score".into(), Direction::Desc)),
+            (r#"{"method":"orderAsc","attribute":""}"#, Query::Order("$sequence".into(), Direction::Asc)),
+            (r#"{"method":"orderDesc"}"#, Query::Order("$sequence".into(), Direction::Desc)),
             (r#"{"method":"limit","values":[25]}"#, Query::Limit(25)),
             (r#"{"method":"offset","values":[0]}"#, Query::Offset(0)),
-            (
-                r#"{"method":"cursorAfter","values":["g1"]}"#,
-                Query::Cursor(Cursor::After("g1".into())),
-            ),
-            (
-                r#"{"method":"cursorBefore","values":["g.1-x_"]}"#,
-                Query::Cursor(Cursor::Before("g.1-x_".into())),
-            ),
-            (
-                r#"{"method":"select","values":["$id","score"]}"#,
-                Query::Select(vec!["$id".into(), "score".into()]),
-            ),
+            (r#"{"method":"cursorAfter","values":["g1"]}"#, Query::Cursor(Cursor::After("g1".into()))),
+            (r#"{"method":"cursorBefore","values":["g.1-x_"]}"#, Query::Cursor(Cursor::Before("g.1-x_".into()))),
+            (r#"{"method":"select","values":["$id","score"]}"#, Query::Select(vec!["$id".into(), "score".into()])),
             (
                 r#"{"method":"between","attribute":"score","values":[1,5]}"#,
                 Query::Filter(Filter::Between("score".into(), json!(1), json!(5))),
             ),
-            (
-                r#"{"method":"isNull","attribute":"name","values":[]}"#,
-                Query::Filter(Filter::IsNull("name".into())),
-            ),
-            (
-                r#"{"method":"isNotNull","attribute":"name"}"#,
-                Query::Filter(Filter::IsNotNull("name".into())),
-            ),
+            (r#"{"method":"isNull","attribute":"name","values":[]}"#, Query::Filter(Filter::IsNull("name".into()))),
+            (r#"{"method":"isNotNull","attribute":"name"}"#, Query::Filter(Filter::IsNotNull("name".into()))),
             (
                 r#"{"method":"startsWith","attribute":"name","values":["ab"]}"#,
                 Query::Filter(Filter::StartsWith("name".into(), "ab".into())),
@@ -1345,10 +1162,7 @@ mod tests {
             ),
             (
                 r#"{"method":"contains","attribute":"tags","values":["a","b"]}"#,
-                Query::Filter(Filter::Contains(
-                    "tags".into(),
-                    vec![json!("a"), json!("b")],
-                )),
+                Query::Filter(Filter::Contains("tags".into(), vec![json!("a"), json!("b")])),
             ),
             (
                 r#"{"method":"notEqual","attribute":"status","values":["lost"]}"#,
@@ -1369,10 +1183,7 @@ mod tests {
         .to_string();
         let want = Filter::Or(vec![
             Filter::Equal("status".into(), vec![json!("won")]),
-            Filter::And(vec![
-                Filter::LessThan("score".into(), json!(3)),
-                Filter::IsNull("name".into()),
-            ]),
+            Filter::And(vec![Filter::LessThan("score".into(), json!(3)), Filter::IsNull("name".into())]),
         ]);
         assert_eq!(parse(&s), Ok(Query::Filter(want.clone())));
         let v: Value = serde_json::from_str(&s).unwrap_or_default();
@@ -1383,47 +1194,26 @@ mod tests {
     #[test]
     fn parse_errors_use_utopia_messages() {
         let cases = [
-            (
-                r#"{"method":"contains","attribute":"title","values":[bad]}"#,
-                "Invalid query: Syntax error",
-            ),
+            (r#"{"method":"contains","attribute":"title","values":[bad]}"#, "Invalid query: Syntax error"),
             (r#""equal""#, "Invalid query. Must be an array, got string"),
             ("5", "Invalid query. Must be an array, got integer"),
             (r#"{"method":"xyz"}"#, "Invalid query method: xyz"),
             (r#"{"attribute":"a"}"#, "Invalid query method: "),
             ("[]", "Invalid query method: "),
-            (
-                r#"{"method":"regex","attribute":"a","values":["x"]}"#,
-                "Invalid query method: regex",
-            ),
-            (
-                r#"{"method":5}"#,
-                "Invalid query method. Must be a string, got integer",
-            ),
-            (
-                r#"{"method":"equal","attribute":1.5}"#,
-                "Invalid query attribute. Must be a string, got double",
-            ),
+            (r#"{"method":"regex","attribute":"a","values":["x"]}"#, "Invalid query method: regex"),
+            (r#"{"method":5}"#, "Invalid query method. Must be a string, got integer"),
+            (r#"{"method":"equal","attribute":1.5}"#, "Invalid query attribute. Must be a string, got double"),
             (
                 r#"{"method":"equal","attribute":"a","values":"x"}"#,
                 "Invalid query values. Must be an array, got string",
             ),
-            (
-                r#"{"method":"or","values":[5]}"#,
-                "Invalid query. Must be an array, got integer",
-            ),
+            (r#"{"method":"or","values":[5]}"#, "Invalid query. Must be an array, got integer"),
             (
                 r#"{"method":"search","attribute":"a","values":["x"]}"#,
                 "Invalid query: Query method 'search' is not supported by Arcade",
             ),
-            (
-                r#"{"method":"orderRandom"}"#,
-                "Invalid query: Query method 'orderRandom' is not supported by Arcade",
-            ),
-            (
-                r#"{"method":"elemMatch","values":[]}"#,
-                "Invalid query: elemMatch is not supported by the database",
-            ),
+            (r#"{"method":"orderRandom"}"#, "Invalid query: Query method 'orderRandom' is not supported by Arcade"),
+            (r#"{"method":"elemMatch","values":[]}"#, "Invalid query: elemMatch is not supported by the database"),
             (
                 r#"{"method":"lessThan","attribute":"a","values":[1,2]}"#,
                 "Invalid query: LessThan queries require exactly one value.",
@@ -1444,17 +1234,10 @@ mod tests {
                 r#"{"method":"and","values":[{"method":"limit","values":[1]}]}"#,
                 "Invalid query: And queries can only contain filter queries",
             ),
-            (
-                r#"{"method":"select","values":["a",1]}"#,
-                "Invalid query: Attribute selection must be a string, got int",
-            ),
+            (r#"{"method":"select","values":["a",1]}"#, "Invalid query: Attribute selection must be a string, got int"),
         ];
         for (s, message) in cases {
-            assert_eq!(
-                parse(s),
-                Err(Exception::msg(ErrorType::GeneralQueryInvalid, message)),
-                "{s}"
-            );
+            assert_eq!(parse(s), Err(Exception::msg(ErrorType::GeneralQueryInvalid, message)), "{s}");
         }
     }
 
@@ -1465,32 +1248,14 @@ mod tests {
         assert_eq!(limit(json!(5000)), Ok(Query::Limit(5000)));
         assert_eq!(limit(json!("25")), Ok(Query::Limit(25)));
         let range = "Invalid query: Invalid limit: Value must be a valid range between 1 and 5,000";
-        for bad in [
-            json!(0),
-            json!(5001),
-            json!(-1),
-            json!(2.5),
-            json!(25.0),
-            json!("1e2"),
-        ] {
-            assert_eq!(
-                limit(bad.clone()),
-                Err(Exception::msg(ErrorType::GeneralQueryInvalid, range)),
-                "{bad}"
-            );
+        for bad in [json!(0), json!(5001), json!(-1), json!(2.5), json!(25.0), json!("1e2")] {
+            assert_eq!(limit(bad.clone()), Err(Exception::msg(ErrorType::GeneralQueryInvalid, range)), "{bad}");
         }
         let nan = "Invalid query: Invalid limit: Value must be a valid number";
         for bad in [json!("ten"), json!(true), json!(null), json!([1])] {
-            assert_eq!(
-                limit(bad.clone()),
-                Err(Exception::msg(ErrorType::GeneralQueryInvalid, nan)),
-                "{bad}"
-            );
+            assert_eq!(limit(bad.clone()), Err(Exception::msg(ErrorType::GeneralQueryInvalid, nan)), "{bad}");
         }
-        assert_eq!(
-            parse(r#"{"method":"limit"}"#).map_err(|e| e.message),
-            Err(nan.to_string())
-        );
+        assert_eq!(parse(r#"{"method":"limit"}"#).map_err(|e| e.message), Err(nan.to_string()));
 
         let offset = |v: Value| parse(&json!({"method": "offset", "values": [v]}).to_string());
         assert_eq!(offset(json!(0)), Ok(Query::Offset(0)));
@@ -1500,45 +1265,21 @@ mod tests {
             Err("Invalid query: Invalid offset: Value must be a valid range between 0 and 9,223,372,036,854,775,807"
                 .to_string())
         );
-        assert_eq!(
-            offset(json!("x")).map_err(|e| e.message),
-            Err(nan.to_string())
-        );
+        assert_eq!(offset(json!("x")).map_err(|e| e.message), Err(nan.to_string()));
 
         let cursor = |v: Value| parse(&json!({"method": "cursorAfter", "values": [v]}).to_string());
         let bad = "Invalid query: Invalid cursor: UID must contain at most 36 chars. Valid chars are a-z, A-Z, 0-9, and underscore. Can't start with a leading underscore";
-        for v in [
-            json!(""),
-            json!("_a"),
-            json!("-a"),
-            json!("a b"),
-            json!("$id"),
-            json!("x".repeat(37)),
-            json!(5),
-        ] {
-            assert_eq!(
-                cursor(v.clone()).map_err(|e| e.message),
-                Err(bad.to_string()),
-                "{v}"
-            );
+        for v in [json!(""), json!("_a"), json!("-a"), json!("a b"), json!("$id"), json!("x".repeat(37)), json!(5)] {
+            assert_eq!(cursor(v.clone()).map_err(|e| e.message), Err(bad.to_string()), "{v}");
         }
-        assert_eq!(
-            cursor(json!("a".repeat(36))),
-            Ok(Query::Cursor(Cursor::After("a".repeat(36))))
-        );
+        assert_eq!(cursor(json!("a".repeat(36))), Ok(Query::Cursor(Cursor::After("a".repeat(36)))));
     }
 
     #[test]
     fn length_limit_is_a_param_error() {
-        let long = format!(
-            r#"{{"method":"equal","attribute":"name","values":["{}"]}}"#,
-            "x".repeat(4096)
-        );
+        let long = format!(r#"{{"method":"equal","attribute":"name","values":["{}"]}}"#, "x".repeat(4096));
         let err = parse(&long).err();
-        assert_eq!(
-            err.as_ref().map(|e| e.kind),
-            Some(ErrorType::GeneralArgumentInvalid)
-        );
+        assert_eq!(err.as_ref().map(|e| e.kind), Some(ErrorType::GeneralArgumentInvalid));
         assert_eq!(
             err.map(|e| e.message).as_deref(),
             Some(
@@ -1550,10 +1291,7 @@ mod tests {
         let s = format!(r#"{{"method":"equal","attribute":"name","values":["{pad}"]}}"#);
         assert!(s.chars().count() <= MAX_QUERY_LENGTH && s.len() > MAX_QUERY_LENGTH);
         assert!(parse(&s).is_ok());
-        assert_eq!(
-            parse("").map_err(|e| e.kind),
-            Err(ErrorType::GeneralArgumentInvalid)
-        );
+        assert_eq!(parse("").map_err(|e| e.kind), Err(ErrorType::GeneralArgumentInvalid));
     }
 
     // --- list_query ----------------------------------------------------------
@@ -1579,30 +1317,19 @@ mod tests {
                 Filter::GreaterThan("ratio".into(), json!(1)),
             ],
             select: Some(vec!["$id".into(), "score".into(), "*".into()]),
-            order: vec![
-                ("score".into(), Direction::Desc),
-                ("$sequence".into(), Direction::Asc),
-            ],
+            order: vec![("score".into(), Direction::Desc), ("$sequence".into(), Direction::Asc)],
             limit: 10,
             offset: 5,
             cursor: Some(Cursor::After("g1".into())),
         };
         assert_eq!(q, Ok(want));
         let empty = list(&[]);
-        assert_eq!(
-            empty,
-            Ok(ListQuery {
-                limit: DEFAULT_LIMIT,
-                ..ListQuery::default()
-            })
-        );
+        assert_eq!(empty, Ok(ListQuery { limit: DEFAULT_LIMIT, ..ListQuery::default() }));
     }
 
     #[test]
     fn list_query_limits() {
-        let many: Vec<Value> = (0..101)
-            .map(|_| json!({"method": "isNull", "attribute": "name"}))
-            .collect();
+        let many: Vec<Value> = (0..101).map(|_| json!({"method": "isNull", "attribute": "name"})).collect();
         assert_eq!(list_err(&many).0, ErrorType::GeneralArgumentInvalid);
         assert!(list(&many[..100]).is_ok());
 
@@ -1611,27 +1338,15 @@ mod tests {
             list_err(&[json!({"method": "equal", "attribute": "score", "values": values})]),
             query_err("Invalid query: Query on attribute has greater than 500 values: score")
         );
-        assert!(
-            list(&[json!({"method": "equal", "attribute": "score", "values": &values[..500]})])
-                .is_ok()
-        );
+        assert!(list(&[json!({"method": "equal", "attribute": "score", "values": &values[..500]})]).is_ok());
     }
 
     #[test]
     fn list_query_checks_attributes() {
         let missing = query_err("Invalid query: Attribute not found in schema: foo");
-        assert_eq!(
-            list_err(&[json!({"method": "equal", "attribute": "foo", "values": [1]})]),
-            missing
-        );
-        assert_eq!(
-            list_err(&[json!({"method": "orderAsc", "attribute": "foo"})]),
-            missing
-        );
-        assert_eq!(
-            list_err(&[json!({"method": "select", "values": ["$id", "foo"]})]),
-            missing
-        );
+        assert_eq!(list_err(&[json!({"method": "equal", "attribute": "foo", "values": [1]})]), missing);
+        assert_eq!(list_err(&[json!({"method": "orderAsc", "attribute": "foo"})]), missing);
+        assert_eq!(list_err(&[json!({"method": "select", "values": ["$id", "foo"]})]), missing);
         assert_eq!(
             list_err(&[json!({"method": "or", "values": [
                 {"method": "equal", "attribute": "score", "values": [1]},
@@ -1663,13 +1378,9 @@ mod tests {
 
     #[test]
     fn list_query_checks_and_coerces_values() {
-        let invalid = |attr: &str| {
-            query_err(&format!(
-                "Invalid query: Query value is invalid for attribute \"{attr}\""
-            ))
-        };
-        let eq =
-            |attr: &str, v: Value| json!({"method": "equal", "attribute": attr, "values": [v]});
+        let invalid =
+            |attr: &str| query_err(&format!("Invalid query: Query value is invalid for attribute \"{attr}\""));
+        let eq = |attr: &str, v: Value| json!({"method": "equal", "attribute": attr, "values": [v]});
         for (attr, v) in [
             ("score", json!("5")),
             ("score", json!(5.0)),
@@ -1687,34 +1398,16 @@ mod tests {
             ("$sequence", json!("abc")),
             ("levels", json!("1")),
         ] {
-            assert_eq!(
-                list_err(&[eq(attr, v.clone())]),
-                invalid(attr),
-                "{attr} {v}"
-            );
+            assert_eq!(list_err(&[eq(attr, v.clone())]), invalid(attr), "{attr} {v}");
         }
 
         let filters = |q: Value| list(&[q]).map(|l| l.filters);
+        assert_eq!(filters(eq("ratio", json!(2))), Ok(vec![Filter::Equal("ratio".into(), vec![json!(2)])]));
+        assert_eq!(filters(eq("ranked", json!(false))), Ok(vec![Filter::Equal("ranked".into(), vec![json!(false)])]));
+        assert_eq!(filters(eq("$sequence", json!("17"))), Ok(vec![Filter::Equal("$sequence".into(), vec![json!(17)])]));
         assert_eq!(
-            filters(eq("ratio", json!(2))),
-            Ok(vec![Filter::Equal("ratio".into(), vec![json!(2)])])
-        );
-        assert_eq!(
-            filters(eq("ranked", json!(false))),
-            Ok(vec![Filter::Equal("ranked".into(), vec![json!(false)])])
-        );
-        assert_eq!(
-            filters(eq("$sequence", json!("17"))),
-            Ok(vec![Filter::Equal("$sequence".into(), vec![json!(17)])])
-        );
-        assert_eq!(
-            filters(
-                json!({"method": "greaterThan", "attribute": "endedAt", "values": ["1960-01-01 10:10:10+02:30"]})
-            ),
-            Ok(vec![Filter::GreaterThan(
-                "endedAt".into(),
-                json!("1960-01-01T07:40:10.000+00:00")
-            )])
+            filters(json!({"method": "greaterThan", "attribute": "endedAt", "values": ["1960-01-01 10:10:10+02:30"]})),
+            Ok(vec![Filter::GreaterThan("endedAt".into(), json!("1960-01-01T07:40:10.000+00:00"))])
         );
         assert_eq!(
             filters(
@@ -1796,11 +1489,7 @@ mod tests {
             ),
         ];
         for (q, message) in cases {
-            assert_eq!(
-                list_err(std::slice::from_ref(&q)),
-                query_err(message),
-                "{q}"
-            );
+            assert_eq!(list_err(std::slice::from_ref(&q)), query_err(message), "{q}");
         }
         // A later bad cursor goes through the validators, which prefix the message.
         assert_eq!(
@@ -1812,26 +1501,17 @@ mod tests {
             "Invalid query: Invalid cursor: UID must contain at most 36 chars. Valid chars are a-z, A-Z, 0-9, and underscore. Can't start with a leading underscore"
         );
         // Syntax errors are found before any validation.
-        let unknown_then_broken = [
-            json!({"method": "equal", "attribute": "foo", "values": [1]}).to_string(),
-            "{".to_string(),
-        ];
+        let unknown_then_broken =
+            [json!({"method": "equal", "attribute": "foo", "values": [1]}).to_string(), "{".to_string()];
         assert_eq!(
             list_query(&unknown_then_broken, &Games).map_err(|e| e.message),
             Err("Invalid query: Syntax error".to_string())
         );
         // Queries allowed on arrays and strings.
-        assert!(
-            list(&[json!({"method": "contains", "attribute": "tags", "values": ["a"]})]).is_ok()
-        );
-        assert!(
-            list(&[json!({"method": "contains", "attribute": "name", "values": ["a"]})]).is_ok()
-        );
+        assert!(list(&[json!({"method": "contains", "attribute": "tags", "values": ["a"]})]).is_ok());
+        assert!(list(&[json!({"method": "contains", "attribute": "name", "values": ["a"]})]).is_ok());
         assert!(list(&[json!({"method": "isNull", "attribute": "tags"})]).is_ok());
-        assert!(
-            list(&[json!({"method": "startsWith", "attribute": "email", "values": ["a@"]})])
-                .is_ok()
-        );
+        assert!(list(&[json!({"method": "startsWith", "attribute": "email", "values": ["a@"]})]).is_ok());
     }
 
     // --- matches -------------------------------------------------------------
@@ -1867,10 +1547,7 @@ mod tests {
         yes(Filter::StartsWith("name".into(), "Al".into()));
         yes(Filter::EndsWith("name".into(), "ice".into()));
         no(Filter::StartsWith("score".into(), "1".into()));
-        yes(Filter::Contains(
-            "name".into(),
-            vec![json!("zz"), json!("lic")],
-        ));
+        yes(Filter::Contains("name".into(), vec![json!("zz"), json!("lic")]));
         yes(Filter::Contains("tags".into(), vec![json!("b")]));
         no(Filter::Contains("tags".into(), vec![json!("ab")]));
         yes(Filter::Contains("levels".into(), vec![json!(2.0)]));
@@ -1893,14 +1570,8 @@ mod tests {
 
         yes(Filter::And(vec![]));
         no(Filter::Or(vec![]));
-        yes(Filter::Or(vec![
-            Filter::IsNull("score".into()),
-            Filter::Equal("$id".into(), vec![json!("g1")]),
-        ]));
-        no(Filter::And(vec![
-            Filter::IsNull("status".into()),
-            Filter::Equal("$id".into(), vec![json!("g2")]),
-        ]));
+        yes(Filter::Or(vec![Filter::IsNull("score".into()), Filter::Equal("$id".into(), vec![json!("g1")])]));
+        no(Filter::And(vec![Filter::IsNull("status".into()), Filter::Equal("$id".into(), vec![json!("g2")])]));
     }
 
     #[test]
@@ -1917,10 +1588,7 @@ mod tests {
     fn attributes_are_collected_once() {
         let f = Filter::Or(vec![
             Filter::Equal("a".into(), vec![]),
-            Filter::And(vec![
-                Filter::IsNull("b".into()),
-                Filter::LessThan("a".into(), json!(1)),
-            ]),
+            Filter::And(vec![Filter::IsNull("b".into()), Filter::LessThan("a".into(), json!(1))]),
             Filter::Contains("c".into(), vec![]),
         ]);
         assert_eq!(f.attributes(), vec!["a", "b", "c"]);
@@ -1950,10 +1618,8 @@ mod tests {
         assert_eq!(realtime_filters(&queries), Ok(want));
         assert_eq!(realtime_filters(&[]), Ok(vec![]));
         // select("*") listens to everything, whatever else is there.
-        let all = [
-            json!({"method": "equal", "attribute": "a", "values": [1]}),
-            json!({"method": "select", "values": ["*"]}),
-        ];
+        let all =
+            [json!({"method": "equal", "attribute": "a", "values": [1]}), json!({"method": "select", "values": ["*"]})];
         assert_eq!(realtime_filters(&all), Ok(vec![]));
     }
 
@@ -1968,18 +1634,10 @@ mod tests {
                 ),
             ))
         };
+        assert_eq!(err(json!({"method": "search", "attribute": "a", "values": ["x"]})), unsupported("search"));
+        assert_eq!(err(json!({"method": "limit", "values": [1]})), unsupported("limit"));
         assert_eq!(
-            err(json!({"method": "search", "attribute": "a", "values": ["x"]})),
-            unsupported("search")
-        );
-        assert_eq!(
-            err(json!({"method": "limit", "values": [1]})),
-            unsupported("limit")
-        );
-        assert_eq!(
-            err(
-                json!({"method": "and", "values": [{"method": "contains", "attribute": "a", "values": ["x"]}]})
-            ),
+            err(json!({"method": "and", "values": [{"method": "contains", "attribute": "a", "values": ["x"]}]})),
             unsupported("contains")
         );
         assert_eq!(
@@ -1992,17 +1650,11 @@ mod tests {
         );
         assert_eq!(
             err(json!("{nope")),
-            Err((
-                ErrorType::RealtimeMessageFormatInvalid,
-                "Invalid query: Invalid query: Syntax error".to_string()
-            ))
+            Err((ErrorType::RealtimeMessageFormatInvalid, "Invalid query: Invalid query: Syntax error".to_string()))
         );
         assert_eq!(
             err(json!({"method": "xyz"})),
-            Err((
-                ErrorType::RealtimeMessageFormatInvalid,
-                "Invalid query: Invalid query method: xyz".to_string()
-            ))
+            Err((ErrorType::RealtimeMessageFormatInvalid, "Invalid query: Invalid query method: xyz".to_string()))
         );
     }
 
@@ -2025,30 +1677,12 @@ mod tests {
         let cases = [
             ("2026-07-22", Some("2026-07-22T00:00:00.000+00:00")),
             ("2026-07-22T10:15", Some("2026-07-22T10:15:00.000+00:00")),
-            (
-                "2026-07-22T10:15:00.123+00:00",
-                Some("2026-07-22T10:15:00.123+00:00"),
-            ),
-            (
-                "2026-07-22T10:15:00.1239Z",
-                Some("2026-07-22T10:15:00.123+00:00"),
-            ),
-            (
-                "2026-07-22 12:15:00+02:00",
-                Some("2026-07-22T10:15:00.000+00:00"),
-            ),
-            (
-                "2026-07-22T01:00:00-0230",
-                Some("2026-07-22T03:30:00.000+00:00"),
-            ),
-            (
-                "2026-07-22T23:00:00-02",
-                Some("2026-07-23T01:00:00.000+00:00"),
-            ),
-            (
-                "2026-07-22t10:15:00z",
-                Some("2026-07-22T10:15:00.000+00:00"),
-            ),
+            ("2026-07-22T10:15:00.123+00:00", Some("2026-07-22T10:15:00.123+00:00")),
+            ("2026-07-22T10:15:00.1239Z", Some("2026-07-22T10:15:00.123+00:00")),
+            ("2026-07-22 12:15:00+02:00", Some("2026-07-22T10:15:00.000+00:00")),
+            ("2026-07-22T01:00:00-0230", Some("2026-07-22T03:30:00.000+00:00")),
+            ("2026-07-22T23:00:00-02", Some("2026-07-23T01:00:00.000+00:00")),
+            ("2026-07-22t10:15:00z", Some("2026-07-22T10:15:00.000+00:00")),
             ("1000-01-01", Some("1000-01-01T00:00:00.000+00:00")),
             ("9999-12-31T23:59:59", Some("9999-12-31T23:59:59.000+00:00")),
             ("0999-12-31", None),

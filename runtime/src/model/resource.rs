@@ -20,53 +20,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Resource {
-    Database {
-        db: String,
-    },
-    Table {
-        db: String,
-        table: String,
-    },
-    Column {
-        db: String,
-        table: String,
-        column: String,
-    },
-    Index {
-        db: String,
-        table: String,
-        index: String,
-    },
-    Row {
-        db: String,
-        table: String,
-        row: String,
-    },
-    User {
-        user: String,
-    },
-    Session {
-        user: String,
-        session: String,
-    },
-    Team {
-        team: String,
-    },
-    Membership {
-        team: String,
-        membership: String,
-    },
-    Function {
-        function: String,
-    },
-    Deployment {
-        function: String,
-        deployment: String,
-    },
-    Execution {
-        function: String,
-        execution: String,
-    },
+    Database { db: String },
+    Table { db: String, table: String },
+    Column { db: String, table: String, column: String },
+    Index { db: String, table: String, index: String },
+    Row { db: String, table: String, row: String },
+    User { user: String },
+    Session { user: String, session: String },
+    Team { team: String },
+    Membership { team: String, membership: String },
+    Function { function: String },
+    Deployment { function: String, deployment: String },
+    Execution { function: String, execution: String },
 }
 
 /// What happened to the resource; the last segment of an event name (before
@@ -134,14 +99,10 @@ impl Resource {
                 vec![("teamId", team), ("membershipId", membership)]
             }
             Resource::Function { function } => vec![("functionId", function)],
-            Resource::Deployment {
-                function,
-                deployment,
-            } => vec![("functionId", function), ("deploymentId", deployment)],
-            Resource::Execution {
-                function,
-                execution,
-            } => vec![("functionId", function), ("executionId", execution)],
+            Resource::Deployment { function, deployment } => {
+                vec![("functionId", function), ("deploymentId", deployment)]
+            }
+            Resource::Execution { function, execution } => vec![("functionId", function), ("executionId", execution)],
         }
     }
 
@@ -169,40 +130,20 @@ mod tests {
     use super::*;
 
     fn row() -> Resource {
-        Resource::Row {
-            db: "main".into(),
-            table: "games".into(),
-            row: "g1".into(),
-        }
+        Resource::Row { db: "main".into(), table: "games".into(), row: "g1".into() }
     }
 
     #[test]
     fn row_pattern_and_params() {
-        assert_eq!(
-            row().pattern(Action::Update, None),
-            "databases.[databaseId].tables.[tableId].rows.[rowId].update"
-        );
-        assert_eq!(
-            row().params(),
-            vec![
-                ("databaseId", "main"),
-                ("tableId", "games"),
-                ("rowId", "g1")
-            ]
-        );
+        assert_eq!(row().pattern(Action::Update, None), "databases.[databaseId].tables.[tableId].rows.[rowId].update");
+        assert_eq!(row().params(), vec![("databaseId", "main"), ("tableId", "games"), ("rowId", "g1")]);
     }
 
     #[test]
     fn attribute_is_appended_after_the_action() {
         let user = Resource::User { user: "u1".into() };
-        assert_eq!(
-            user.pattern(Action::Update, Some("prefs")),
-            "users.[userId].update.prefs"
-        );
-        let membership = Resource::Membership {
-            team: "t1".into(),
-            membership: "m1".into(),
-        };
+        assert_eq!(user.pattern(Action::Update, Some("prefs")), "users.[userId].update.prefs");
+        let membership = Resource::Membership { team: "t1".into(), membership: "m1".into() };
         assert_eq!(
             membership.pattern(Action::Update, Some("status")),
             "teams.[teamId].memberships.[membershipId].update.status"
@@ -213,44 +154,27 @@ mod tests {
     fn nested_patterns() {
         let cases = [
             (
-                Resource::Session {
-                    user: "u".into(),
-                    session: "s".into(),
-                },
+                Resource::Session { user: "u".into(), session: "s".into() },
                 Action::Create,
                 "users.[userId].sessions.[sessionId].create",
             ),
             (
-                Resource::Execution {
-                    function: "f".into(),
-                    execution: "e".into(),
-                },
+                Resource::Execution { function: "f".into(), execution: "e".into() },
                 Action::Create,
                 "functions.[functionId].executions.[executionId].create",
             ),
             (
-                Resource::Deployment {
-                    function: "f".into(),
-                    deployment: "d".into(),
-                },
+                Resource::Deployment { function: "f".into(), deployment: "d".into() },
                 Action::Create,
                 "functions.[functionId].deployments.[deploymentId].create",
             ),
             (
-                Resource::Column {
-                    db: "d".into(),
-                    table: "t".into(),
-                    column: "c".into(),
-                },
+                Resource::Column { db: "d".into(), table: "t".into(), column: "c".into() },
                 Action::Delete,
                 "databases.[databaseId].tables.[tableId].columns.[columnId].delete",
             ),
             (
-                Resource::Index {
-                    db: "d".into(),
-                    table: "t".into(),
-                    index: "i".into(),
-                },
+                Resource::Index { db: "d".into(), table: "t".into(), index: "i".into() },
                 Action::Create,
                 "databases.[databaseId].tables.[tableId].indexes.[indexId].create",
             ),
@@ -264,15 +188,10 @@ mod tests {
     fn every_placeholder_has_a_param() {
         let resources = [
             Resource::Database { db: "d".into() },
-            Resource::Table {
-                db: "d".into(),
-                table: "t".into(),
-            },
+            Resource::Table { db: "d".into(), table: "t".into() },
             row(),
             Resource::Team { team: "t".into() },
-            Resource::Function {
-                function: "f".into(),
-            },
+            Resource::Function { function: "f".into() },
         ];
         for resource in resources {
             let pattern = resource.pattern(Action::Create, None);
@@ -287,10 +206,7 @@ mod tests {
     #[test]
     fn serde_shapes() -> Result<(), serde_json::Error> {
         let json = serde_json::to_string(&row())?;
-        assert_eq!(
-            json,
-            r#"{"kind":"row","db":"main","table":"games","row":"g1"}"#
-        );
+        assert_eq!(json, r#"{"kind":"row","db":"main","table":"games","row":"g1"}"#);
         assert_eq!(serde_json::from_str::<Resource>(&json)?, row());
         assert_eq!(serde_json::to_string(&Action::Upsert)?, r#""upsert""#);
         assert_eq!(serde_json::to_string(&DbKind::TablesDb)?, r#""tablesdb""#);

@@ -61,12 +61,7 @@ impl Row {
             "$updatedAt" => Cow::Owned(Value::String(time::format(self.updated))),
             _ => match self.data.get(key) {
                 Some(v) => Cow::Borrowed(v),
-                None => Cow::Owned(
-                    table
-                        .column(key)
-                        .and_then(|c| c.default.clone())
-                        .unwrap_or(Value::Null),
-                ),
+                None => Cow::Owned(table.column(key).and_then(|c| c.default.clone()).unwrap_or(Value::Null)),
             },
         }
     }
@@ -74,10 +69,7 @@ impl Row {
     /// The map filters are evaluated against: the column values, plus the
     /// system attributes when a filter names any.
     pub fn eval_map<'a>(&'a self, table: &Table, with_system: bool) -> Cow<'a, Map<String, Value>> {
-        let missing_defaults = table
-            .columns
-            .iter()
-            .any(|c| c.default.is_some() && !self.data.contains_key(&c.key));
+        let missing_defaults = table.columns.iter().any(|c| c.default.is_some() && !self.data.contains_key(&c.key));
         if !with_system && !missing_defaults {
             return Cow::Borrowed(&self.data);
         }
@@ -96,18 +88,8 @@ impl Row {
     }
 
     /// The API model of this row, ready to serialize.
-    pub fn model<'a>(
-        &'a self,
-        table: &'a Table,
-        flavor: Flavor,
-        select: Option<&'a [String]>,
-    ) -> RowModel<'a> {
-        RowModel {
-            row: self,
-            table,
-            flavor,
-            select,
-        }
+    pub fn model<'a>(&'a self, table: &'a Table, flavor: Flavor, select: Option<&'a [String]>) -> RowModel<'a> {
+        RowModel { row: self, table, flavor, select }
     }
 
     pub fn to_value(&self, table: &Table, flavor: Flavor) -> Value {
@@ -146,9 +128,7 @@ impl Serialize for RowModel<'_> {
             }
             match row.data.get(&col.key) {
                 Some(v) => m.serialize_entry(&col.key, v)?,
-                None => {
-                    m.serialize_entry(&col.key, col.default.as_ref().unwrap_or(&Value::Null))?
-                }
+                None => m.serialize_entry(&col.key, col.default.as_ref().unwrap_or(&Value::Null))?,
             }
         }
         m.end()
@@ -163,10 +143,7 @@ fn is_system(key: &str) -> bool {
 /// Check the `data` of a new row: known columns, valid values, defaults and
 /// required columns. System fields (`$id`, `$permissions`, ...) are ignored
 /// here; callers read the ones they honour before.
-pub fn check_create(
-    table: &Table,
-    data: &Map<String, Value>,
-) -> Result<Map<String, Value>, Exception> {
+pub fn check_create(table: &Table, data: &Map<String, Value>) -> Result<Map<String, Value>, Exception> {
     let mut out = Map::with_capacity(table.columns.len());
     for (key, value) in data {
         if is_system(key) {
@@ -180,10 +157,7 @@ pub fn check_create(
             if col.required {
                 return Err(Exception::msg(
                     ErrorType::RowInvalidStructure,
-                    format!(
-                        "Invalid document structure: Missing required attribute \"{}\"",
-                        col.key
-                    ),
+                    format!("Invalid document structure: Missing required attribute \"{}\"", col.key),
                 ));
             }
             if let Some(d) = &col.default {
@@ -212,10 +186,7 @@ pub fn check_update(
 }
 
 fn unknown(key: &str) -> Exception {
-    Exception::msg(
-        ErrorType::RowInvalidStructure,
-        format!("Invalid document structure: Unknown attribute: \"{key}\""),
-    )
+    Exception::msg(ErrorType::RowInvalidStructure, format!("Invalid document structure: Unknown attribute: \"{key}\""))
 }
 
 /// Reject rows over [`MAX_ROW_BYTES`] once encoded.
@@ -276,15 +247,7 @@ mod tests {
     fn model_has_appwrite_field_order() {
         let t = table();
         let data = check_create(&t, json!({"winner": "u1"}).as_object().unwrap()).unwrap();
-        let row = Row {
-            id: "g1".into(),
-            seq: 17,
-            version: 17,
-            created: 0,
-            updated: 0,
-            permissions: vec![],
-            data,
-        };
+        let row = Row { id: "g1".into(), seq: 17, version: 17, created: 0, updated: 0, permissions: vec![], data };
         let s = serde_json::to_string(&row.model(&t, Flavor::Tables, None)).unwrap();
         assert_eq!(
             s,
@@ -297,12 +260,8 @@ mod tests {
     #[test]
     fn unknown_and_missing_columns_rejected() {
         let t = table();
-        let e =
-            check_create(&t, json!({"winner": "u", "nope": 1}).as_object().unwrap()).unwrap_err();
-        assert_eq!(
-            e.message,
-            "Invalid document structure: Unknown attribute: \"nope\""
-        );
+        let e = check_create(&t, json!({"winner": "u", "nope": 1}).as_object().unwrap()).unwrap_err();
+        assert_eq!(e.message, "Invalid document structure: Unknown attribute: \"nope\"");
         let e = check_create(&t, json!({"score": 1}).as_object().unwrap()).unwrap_err();
         assert_eq!(e.kind, ErrorType::RowInvalidStructure);
         let merged = check_update(

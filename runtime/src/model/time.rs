@@ -31,25 +31,16 @@ pub fn parse(s: &str) -> Option<Millis> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_millis());
     }
-    let formats = [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-    ];
+    let formats = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"];
     for f in formats {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(s, f) {
             return Some(naive.and_utc().timestamp_millis());
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return d
-            .and_hms_opt(0, 0, 0)
-            .map(|n| n.and_utc().timestamp_millis());
+        return d.and_hms_opt(0, 0, 0).map(|n| n.and_utc().timestamp_millis());
     }
-    chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .ok()
-        .map(|dt| dt.timestamp_millis())
+    chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok().map(|dt| dt.timestamp_millis())
 }
 
 /// Normalise any accepted date string to Appwrite's format in UTC.
@@ -76,9 +67,6 @@ mod tests {
         assert_eq!(parse("2025-07-22T10:15:00.123"), want);
         assert_eq!(parse("2025-07-22"), Some(1_753_142_400_000));
         assert_eq!(parse("yesterday"), None);
-        assert_eq!(
-            normalize("2025-07-22T12:15:00+02:00").as_deref(),
-            Some("2025-07-22T10:15:00.000+00:00")
-        );
+        assert_eq!(normalize("2025-07-22T12:15:00+02:00").as_deref(), Some("2025-07-22T10:15:00.000+00:00"));
     }
 }

@@ -119,11 +119,7 @@ pub fn encodable(v: &Value, ty: ColumnType) -> bool {
 fn float_key(f: f64) -> u64 {
     let f = if f == 0.0 { 0.0 } else { f };
     let bits = f.to_bits();
-    if bits & SIGN_BIT != 0 {
-        !bits
-    } else {
-        bits | SIGN_BIT
-    }
+    if bits & SIGN_BIT != 0 { !bits } else { bits | SIGN_BIT }
 }
 
 #[cfg(test)]
@@ -151,11 +147,8 @@ mod tests {
     /// Strings drawn from a small alphabet with NUL and high bytes, so that
     /// equal strings, prefixes and NUL-versus-terminator cases come up often.
     fn small_string() -> impl Strategy<Value = String> {
-        prop::collection::vec(
-            prop::sample::select(vec!['\0', '\u{1}', 'a', 'b', '\u{ff}', 'é', '\u{10FFFF}']),
-            0..6,
-        )
-        .prop_map(|chars| chars.into_iter().collect())
+        prop::collection::vec(prop::sample::select(vec!['\0', '\u{1}', 'a', 'b', '\u{ff}', 'é', '\u{10FFFF}']), 0..6)
+            .prop_map(|chars| chars.into_iter().collect())
     }
 
     fn any_string() -> impl Strategy<Value = String> {
@@ -237,36 +230,15 @@ mod tests {
 
     #[test]
     fn zeros_encode_the_same() {
-        assert_eq!(
-            enc(&json!(-0.0), ColumnType::Float),
-            enc(&json!(0.0), ColumnType::Float)
-        );
-        assert_eq!(
-            enc(&json!(0), ColumnType::Float),
-            enc(&json!(0.0), ColumnType::Float)
-        );
-        assert_eq!(
-            enc(&json!(3), ColumnType::Float),
-            enc(&json!(3.0), ColumnType::Float)
-        );
+        assert_eq!(enc(&json!(-0.0), ColumnType::Float), enc(&json!(0.0), ColumnType::Float));
+        assert_eq!(enc(&json!(0), ColumnType::Float), enc(&json!(0.0), ColumnType::Float));
+        assert_eq!(enc(&json!(3), ColumnType::Float), enc(&json!(3.0), ColumnType::Float));
     }
 
     #[test]
     fn float_extremes_keep_order() {
-        let values = [
-            f64::MIN,
-            -1.0,
-            -f64::MIN_POSITIVE,
-            -5e-324,
-            0.0,
-            5e-324,
-            1.0,
-            f64::MAX,
-        ];
-        let encoded: Vec<_> = values
-            .iter()
-            .map(|f| enc(&json!(f), ColumnType::Float))
-            .collect();
+        let values = [f64::MIN, -1.0, -f64::MIN_POSITIVE, -5e-324, 0.0, 5e-324, 1.0, f64::MAX];
+        let encoded: Vec<_> = values.iter().map(|f| enc(&json!(f), ColumnType::Float)).collect();
         assert!(encoded.windows(2).all(|w| w[0] < w[1]));
     }
 
@@ -280,10 +252,7 @@ mod tests {
 
     #[test]
     fn nul_bytes_are_escaped() {
-        assert_eq!(
-            enc_str("a\0b"),
-            vec![TAG_STRING, b'a', 0x00, 0xFF, b'b', 0x00, 0x01]
-        );
+        assert_eq!(enc_str("a\0b"), vec![TAG_STRING, b'a', 0x00, 0xFF, b'b', 0x00, 0x01]);
         assert!(enc_str("a") < enc_str("a\0"));
         assert!(enc_str("a\0") < enc_str("a\u{1}"));
         assert!(enc_str("") < enc_str("\0"));
@@ -301,10 +270,7 @@ mod tests {
         assert!(encodable(&json!(true), ColumnType::Boolean));
         assert!(!encodable(&json!(1), ColumnType::Boolean));
         assert!(encodable(&json!("x"), ColumnType::Email));
-        assert!(encodable(
-            &json!("2024-01-01T00:00:00.000+00:00"),
-            ColumnType::Datetime
-        ));
+        assert!(encodable(&json!("2024-01-01T00:00:00.000+00:00"), ColumnType::Datetime));
         assert!(!encodable(&json!(["x"]), ColumnType::String));
         assert!(!encodable(&json!({"a": 1}), ColumnType::String));
         assert!(!encodable(&json!(1), ColumnType::String));

@@ -12,10 +12,7 @@ pub enum StoreError {
     #[error("a write without its event was refused ({0}): every change must log an event")]
     WriteWithoutEvent(&'static str),
     #[error("data directory {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
 }
 
 impl From<sled::transaction::UnabortableTransactionError> for StoreError {

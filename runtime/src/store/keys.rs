@@ -26,9 +26,7 @@ pub enum TreeId {
     Txns = 7,
 }
 
-pub const TREE_NAMES: [&str; 8] = [
-    "meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns",
-];
+pub const TREE_NAMES: [&str; 8] = ["meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns"];
 
 pub mod meta {
     /// Highest event sequence number ever committed (u64).
@@ -79,9 +77,7 @@ pub fn row_id(tid: u32, id: &str) -> Vec<u8> {
 }
 
 pub fn seq_of_row_key(key: &[u8]) -> Option<u64> {
-    key.get(4..12)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
+    key.get(4..12).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
 }
 
 pub fn event(seq: u64) -> [u8; 8] {
@@ -89,17 +85,11 @@ pub fn event(seq: u64) -> [u8; 8] {
 }
 
 pub fn u64_of(bytes: &[u8]) -> Option<u64> {
-    bytes
-        .get(..8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
+    bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
 }
 
 pub fn u32_of(bytes: &[u8]) -> Option<u32> {
-    bytes
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_be_bytes)
+    bytes.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes)
 }
 
 /// Auth tree keys.

@@ -27,26 +27,15 @@ pub struct Trimmed {
 impl Store {
     /// The lowest sequence number the log still holds events from (1 if never trimmed).
     pub fn first_seq(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .tree(TreeId::Meta)
-            .get(keys::meta::FIRST_SEQ)?
-            .and_then(|v| keys::u64_of(&v))
-            .unwrap_or(1))
+        Ok(self.tree(TreeId::Meta).get(keys::meta::FIRST_SEQ)?.and_then(|v| keys::u64_of(&v)).unwrap_or(1))
     }
 
     /// Up to `limit` events with `after < seq <= upto`, in order. Errors with
     /// [`Trimmed`] if events after `after` were already removed by retention.
-    pub fn events_after(
-        &self,
-        after: u64,
-        upto: u64,
-        limit: usize,
-    ) -> Result<Result<Vec<Event>, Trimmed>, StoreError> {
+    pub fn events_after(&self, after: u64, upto: u64, limit: usize) -> Result<Result<Vec<Event>, Trimmed>, StoreError> {
         let first = self.first_seq()?;
         if after + 1 < first {
-            return Ok(Err(Trimmed {
-                first_available: first,
-            }));
+            return Ok(Err(Trimmed { first_available: first }));
         }
         let mut out = Vec::new();
         if after >= upto {
@@ -55,18 +44,14 @@ impl Store {
         let range = keys::event(after + 1)..=keys::event(upto);
         for item in self.tree(TreeId::Events).range(range).take(limit) {
             let (_, v) = item?;
-            let ev: Event = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                tree: "events",
-                detail: e.to_string(),
-            })?;
+            let ev: Event = serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
             out.push(ev);
         }
         // Sequence numbers have no gaps, so anything but `after + 1` first
         // means retention removed events between our check and the scan.
         if out.first().map(|e| e.seq) != Some(after + 1) {
-            return Ok(Err(Trimmed {
-                first_available: self.first_seq()?,
-            }));
+            return Ok(Err(Trimmed { first_available: self.first_seq()? }));
         }
         Ok(Ok(out))
     }
@@ -77,10 +62,7 @@ impl Store {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
-                .map_err(|e| StoreError::Corrupt {
-                    tree: "events",
-                    detail: e.to_string(),
-                }),
+                .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() }),
         }
     }
 
@@ -118,10 +100,8 @@ impl Store {
             }
             let too_many = seq < count_floor;
             let too_old = !too_many && {
-                let ev: Event = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                    tree: "events",
-                    detail: e.to_string(),
-                })?;
+                let ev: Event = serde_json::from_slice(&v)
+                    .map_err(|e| StoreError::Corrupt { tree: "events", detail: e.to_string() })?;
                 now - ev.time > max_age_ms
             };
             if !(too_many || too_old) {
@@ -132,8 +112,7 @@ impl Store {
             new_first = Some(seq + 1);
         }
         if let Some(first) = new_first {
-            self.tree(TreeId::Meta)
-                .insert(keys::meta::FIRST_SEQ, &first.to_be_bytes())?;
+            self.tree(TreeId::Meta).insert(keys::meta::FIRST_SEQ, &first.to_be_bytes())?;
         }
         Ok(removed)
     }

@@ -50,19 +50,14 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self {
-            cache_bytes: 256 << 20,
-        }
+        Self { cache_bytes: 256 << 20 }
     }
 }
 
 impl Store {
     /// Open (or create) the store in `dir`. Fails if another process has it open.
     pub fn open(dir: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.display().to_string(), source })?;
         let db = sled::Config::new()
             .path(dir.join("sled"))
             .cache_capacity(opts.cache_bytes)
@@ -121,14 +116,8 @@ impl Store {
 
     /// Highest committed event sequence number (0 for a new store).
     pub fn last_seq(&self) -> Result<u64, StoreError> {
-        let from_meta = self
-            .tree(TreeId::Meta)
-            .get(keys::meta::LAST_SEQ)?
-            .and_then(|v| keys::u64_of(&v));
-        let from_log = self
-            .tree(TreeId::Events)
-            .last()?
-            .and_then(|(k, _)| keys::u64_of(&k));
+        let from_meta = self.tree(TreeId::Meta).get(keys::meta::LAST_SEQ)?.and_then(|v| keys::u64_of(&v));
+        let from_log = self.tree(TreeId::Events).last()?.and_then(|(k, _)| keys::u64_of(&k));
         Ok(from_meta.unwrap_or(0).max(from_log.unwrap_or(0)))
     }
 
@@ -161,9 +150,7 @@ impl Store {
     pub fn row_at(&self, tid: u32, seq: u64) -> Result<Option<Row>, StoreError> {
         match self.tree(TreeId::Rows).get(keys::row(tid, seq))? {
             None => Ok(None),
-            Some(v) => Row::decode(seq, &v)
-                .map(Some)
-                .map_err(|e| corrupt("rows", e)),
+            Some(v) => Row::decode(seq, &v).map(Some).map_err(|e| corrupt("rows", e)),
         }
     }
 
@@ -183,11 +170,8 @@ impl Store {
             _ => Bound::Included(keys::row(tid, u64::MAX).to_vec()),
         };
         let iter = self.tree(TreeId::Rows).range::<Vec<u8>, _>((lo, hi));
-        let iter: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> = if reverse {
-            Box::new(iter.rev())
-        } else {
-            Box::new(iter)
-        };
+        let iter: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> =
+            if reverse { Box::new(iter.rev()) } else { Box::new(iter) };
         iter.map(|item| {
             let (k, v) = item?;
             let seq = keys::seq_of_row_key(&k).ok_or_else(|| corrupt("rows", "short key"))?;
@@ -204,11 +188,8 @@ impl Store {
         reverse: bool,
     ) -> impl Iterator<Item = Result<u64, StoreError>> + '_ {
         let iter = self.tree(TreeId::Index).range::<Vec<u8>, _>((lo, hi));
-        let iter: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> = if reverse {
-            Box::new(iter.rev())
-        } else {
-            Box::new(iter)
-        };
+        let iter: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> =
+            if reverse { Box::new(iter.rev()) } else { Box::new(iter) };
         iter.map(|item| {
             let (_, v) = item?;
             keys::u64_of(&v).ok_or_else(|| corrupt("index", "short value"))
@@ -216,10 +197,7 @@ impl Store {
     }
 
     /// An account record.
-    pub fn auth<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &[u8],
-    ) -> Result<Option<T>, StoreError> {
+    pub fn auth<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.tree(TreeId::Auth).get(key)? {
             None => Ok(None),
             Some(v) => decode("auth", &v).map(Some),
@@ -228,23 +206,12 @@ impl Store {
 
     /// The keys under an account prefix (index entries like `us\0<user>\0`).
     pub fn auth_keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.tree(TreeId::Auth)
-            .scan_prefix(prefix)
-            .keys()
-            .map(|k| Ok(k?.to_vec()))
-            .collect()
+        self.tree(TreeId::Auth).scan_prefix(prefix).keys().map(|k| Ok(k?.to_vec())).collect()
     }
 
     /// Records under an account prefix (e.g. every user).
-    pub fn auth_values<T: serde::de::DeserializeOwned>(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<T>, StoreError> {
-        self.tree(TreeId::Auth)
-            .scan_prefix(prefix)
-            .values()
-            .map(|v| decode("auth", &v?))
-            .collect()
+    pub fn auth_values<T: serde::de::DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
+        self.tree(TreeId::Auth).scan_prefix(prefix).values().map(|v| decode("auth", &v?)).collect()
     }
 
     /// A staged transaction.
@@ -256,11 +223,7 @@ impl Store {
     }
 
     pub fn txns<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>, StoreError> {
-        self.tree(TreeId::Txns)
-            .iter()
-            .values()
-            .map(|v| decode("txns", &v?))
-            .collect()
+        self.tree(TreeId::Txns).iter().values().map(|v| decode("txns", &v?)).collect()
     }
 
     /// The server secret that signs JWTs, created on first use.
@@ -270,31 +233,20 @@ impl Store {
             return Ok(v.to_vec());
         }
         let secret: [u8; 32] = rand::random();
-        meta.compare_and_swap(keys::meta::SECRET, None as Option<&[u8]>, Some(&secret[..]))?
-            .ok();
-        Ok(meta
-            .get(keys::meta::SECRET)?
-            .map(|v| v.to_vec())
-            .unwrap_or_else(|| secret.to_vec()))
+        meta.compare_and_swap(keys::meta::SECRET, None as Option<&[u8]>, Some(&secret[..]))?.ok();
+        Ok(meta.get(keys::meta::SECRET)?.map(|v| v.to_vec()).unwrap_or_else(|| secret.to_vec()))
     }
 
     /// Stored API keys (not the master key, which is configuration).
     pub fn api_key(&self, secret_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        match self
-            .tree(TreeId::Meta)
-            .get(keys::auth::api_key(secret_hash))?
-        {
+        match self.tree(TreeId::Meta).get(keys::auth::api_key(secret_hash))? {
             None => Ok(None),
             Some(v) => decode("meta", &v).map(Some),
         }
     }
 
     pub fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        self.tree(TreeId::Meta)
-            .scan_prefix(keys::auth::API_KEY_PREFIX)
-            .values()
-            .map(|v| decode("meta", &v?))
-            .collect()
+        self.tree(TreeId::Meta).scan_prefix(keys::auth::API_KEY_PREFIX).values().map(|v| decode("meta", &v?)).collect()
     }
 
     /// Internal ids of dropped tables whose rows still need purging.
@@ -327,11 +279,7 @@ impl Store {
         let mut removed = 0;
         for tree in [TreeId::Rows, TreeId::RowIds] {
             let t = self.tree(tree);
-            let doomed: Vec<IVec> = t
-                .scan_prefix(prefix)
-                .keys()
-                .take(limit - removed)
-                .collect::<Result<_, _>>()?;
+            let doomed: Vec<IVec> = t.scan_prefix(prefix).keys().take(limit - removed).collect::<Result<_, _>>()?;
             for k in doomed {
                 t.remove(k)?;
                 removed += 1;
@@ -350,11 +298,7 @@ impl Store {
     /// means it is fully purged and its marker gone.
     pub fn purge_index(&self, iid: u32, limit: usize) -> Result<usize, StoreError> {
         let t = self.tree(TreeId::Index);
-        let doomed: Vec<IVec> = t
-            .scan_prefix(iid.to_be_bytes())
-            .keys()
-            .take(limit)
-            .collect::<Result<_, _>>()?;
+        let doomed: Vec<IVec> = t.scan_prefix(iid.to_be_bytes()).keys().take(limit).collect::<Result<_, _>>()?;
         let n = doomed.len();
         for k in doomed {
             t.remove(k)?;
@@ -372,10 +316,7 @@ impl Store {
     /// index is attached leaves only entries the purge removes.
     pub fn allocate_index_id(&self) -> Result<u32, StoreError> {
         let meta = self.tree(TreeId::Meta);
-        let current = meta
-            .get(keys::meta::NEXT_IID)?
-            .and_then(|v| keys::u32_of(&v))
-            .unwrap_or(1);
+        let current = meta.get(keys::meta::NEXT_IID)?.and_then(|v| keys::u32_of(&v)).unwrap_or(1);
         meta.insert(keys::meta::NEXT_IID, &(current + 1).to_be_bytes())?;
         let mut marker = keys::meta::DROPPED_IID.to_vec();
         marker.extend_from_slice(&current.to_be_bytes());
@@ -399,14 +340,10 @@ impl Store {
             if unique && tree.get(&key).map_err(StoreError::from)?.is_some() {
                 return Err(Exception::msg(
                     ErrorType::ColumnIndexInvalid,
-                    format!(
-                        "Index invalid: existing rows hold duplicate values for unique index \"{}\"",
-                        index.key
-                    ),
+                    format!("Index invalid: existing rows hold duplicate values for unique index \"{}\"", index.key),
                 ));
             }
-            tree.insert(key, &row.seq.to_be_bytes())
-                .map_err(StoreError::from)?;
+            tree.insert(key, &row.seq.to_be_bytes()).map_err(StoreError::from)?;
         }
         Ok(())
     }
@@ -417,16 +354,10 @@ impl Store {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
-    tree: &'static str,
-    bytes: &[u8],
-) -> Result<T, StoreError> {
+fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| corrupt(tree, e))
 }
 
 fn corrupt(tree: &'static str, detail: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        tree,
-        detail: detail.to_string(),
-    }
+    StoreError::Corrupt { tree, detail: detail.to_string() }
 }

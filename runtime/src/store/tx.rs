@@ -30,13 +30,7 @@ use crate::model::row::{self, Row};
 use crate::model::time::Millis;
 
 /// Trees whose changes must be explained by an event.
-const DATA_TREES: [TreeId; 5] = [
-    TreeId::Catalog,
-    TreeId::Rows,
-    TreeId::RowIds,
-    TreeId::Index,
-    TreeId::Auth,
-];
+const DATA_TREES: [TreeId; 5] = [TreeId::Catalog, TreeId::Rows, TreeId::RowIds, TreeId::Index, TreeId::Auth];
 
 pub struct WriteTx<'a> {
     views: &'a [TransactionalTree],
@@ -63,10 +57,7 @@ impl<'a> WriteTx<'a> {
     }
 
     /// Run one operation with a savepoint: its writes and events stay only if it returns Ok.
-    pub fn op<T>(
-        &mut self,
-        f: impl FnOnce(&mut WriteTx<'a>) -> Result<T, Exception>,
-    ) -> Result<T, Exception> {
+    pub fn op<T>(&mut self, f: impl FnOnce(&mut WriteTx<'a>) -> Result<T, Exception>) -> Result<T, Exception> {
         debug_assert!(self.overlay.iter().all(HashMap::is_empty) && self.op_events.is_empty());
         if self.fatal.is_some() {
             return Err(Exception::internal("write transaction already failed"));
@@ -84,13 +75,9 @@ impl<'a> WriteTx<'a> {
 
     fn commit_op(&mut self) -> Result<(), StoreError> {
         if self.op_events.is_empty()
-            && let Some(tree) = DATA_TREES
-                .iter()
-                .find(|t| !self.overlay[**t as usize].is_empty())
+            && let Some(tree) = DATA_TREES.iter().find(|t| !self.overlay[**t as usize].is_empty())
         {
-            return Err(StoreError::WriteWithoutEvent(
-                keys::TREE_NAMES[*tree as usize],
-            ));
+            return Err(StoreError::WriteWithoutEvent(keys::TREE_NAMES[*tree as usize]));
         }
         for (tree, writes) in self.overlay.iter_mut().enumerate() {
             let view = &self.views[tree];
@@ -110,8 +97,7 @@ impl<'a> WriteTx<'a> {
             return Err(e);
         }
         if let Some(last) = self.events.last() {
-            self.views[TreeId::Meta as usize]
-                .insert(keys::meta::LAST_SEQ, &last.seq.to_be_bytes())?;
+            self.views[TreeId::Meta as usize].insert(keys::meta::LAST_SEQ, &last.seq.to_be_bytes())?;
         }
         Ok((self.events, self.next_seq))
     }
@@ -163,43 +149,24 @@ impl<'a> WriteTx<'a> {
         self.overlay[tree as usize].insert(key, None);
     }
 
-    fn get_json<T: DeserializeOwned>(
-        &mut self,
-        tree: TreeId,
-        key: &[u8],
-    ) -> Result<Option<T>, Exception> {
+    fn get_json<T: DeserializeOwned>(&mut self, tree: TreeId, key: &[u8]) -> Result<Option<T>, Exception> {
         match self.get(tree, key)? {
             None => Ok(None),
-            Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Exception::internal(format!(
-                    "corrupt {} record: {e}",
-                    keys::TREE_NAMES[tree as usize]
-                ))
-            }),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Exception::internal(format!("corrupt {} record: {e}", keys::TREE_NAMES[tree as usize]))),
         }
     }
 
-    fn put_json<T: Serialize>(
-        &mut self,
-        tree: TreeId,
-        key: Vec<u8>,
-        value: &T,
-    ) -> Result<(), Exception> {
+    fn put_json<T: Serialize>(&mut self, tree: TreeId, key: Vec<u8>, value: &T) -> Result<(), Exception> {
         let bytes = serde_json::to_vec(value).map_err(Exception::internal)?;
         self.put(tree, key, bytes);
         Ok(())
     }
 
     fn next_counter(&mut self, key: &[u8]) -> Result<u32, Exception> {
-        let current = self
-            .get(TreeId::Meta, key)?
-            .and_then(|v| keys::u32_of(&v))
-            .unwrap_or(1);
-        self.put(
-            TreeId::Meta,
-            key.to_vec(),
-            (current + 1).to_be_bytes().to_vec(),
-        );
+        let current = self.get(TreeId::Meta, key)?.and_then(|v| keys::u32_of(&v)).unwrap_or(1);
+        self.put(TreeId::Meta, key.to_vec(), (current + 1).to_be_bytes().to_vec());
         Ok(current)
     }
 
@@ -269,59 +236,33 @@ impl<'a> WriteTx<'a> {
         };
         let seq = keys::u64_of(&seq).ok_or_else(|| Exception::internal("corrupt row id entry"))?;
         match self.get(TreeId::Rows, &keys::row(table.tid, seq))? {
-            None => Err(Exception::internal(format!(
-                "row id {id} points at missing row {seq}"
-            ))),
-            Some(bytes) => Row::decode(seq, &bytes)
-                .map(Some)
-                .map_err(Exception::internal),
+            None => Err(Exception::internal(format!("row id {id} points at missing row {seq}"))),
+            Some(bytes) => Row::decode(seq, &bytes).map(Some).map_err(Exception::internal),
         }
     }
 
     /// Insert a new row. Its `seq` and `version` must be [`next_seq`](Self::next_seq),
     /// the sequence number `event` is about to get.
-    pub fn insert_row(
-        &mut self,
-        table: &Table,
-        row: &Row,
-        event: EventDraft,
-    ) -> Result<(), Exception> {
+    pub fn insert_row(&mut self, table: &Table, row: &Row, event: EventDraft) -> Result<(), Exception> {
         if row.seq != self.next_seq || row.version != self.next_seq {
-            return Err(Exception::internal(
-                "insert_row: row seq must be the create event's seq",
-            ));
+            return Err(Exception::internal("insert_row: row seq must be the create event's seq"));
         }
-        if self
-            .get(TreeId::RowIds, &keys::row_id(table.tid, &row.id))?
-            .is_some()
-        {
+        if self.get(TreeId::RowIds, &keys::row_id(table.tid, &row.id))?.is_some() {
             return Err(Exception::with_id(ErrorType::RowAlreadyExists, &row.id));
         }
         let bytes = row.encode();
         row::check_size(&bytes)?;
         self.update_indexes(table, None, Some(row))?;
         self.put(TreeId::Rows, keys::row(table.tid, row.seq).to_vec(), bytes);
-        self.put(
-            TreeId::RowIds,
-            keys::row_id(table.tid, &row.id),
-            row.seq.to_be_bytes().to_vec(),
-        );
+        self.put(TreeId::RowIds, keys::row_id(table.tid, &row.id), row.seq.to_be_bytes().to_vec());
         self.emit(event).map(drop)
     }
 
     /// Replace a row's content (same id and seq). `new.version` must be
     /// [`next_seq`](Self::next_seq).
-    pub fn replace_row(
-        &mut self,
-        table: &Table,
-        old: &Row,
-        new: &Row,
-        event: EventDraft,
-    ) -> Result<(), Exception> {
+    pub fn replace_row(&mut self, table: &Table, old: &Row, new: &Row, event: EventDraft) -> Result<(), Exception> {
         if new.seq != old.seq || new.id != old.id || new.version != self.next_seq {
-            return Err(Exception::internal(
-                "replace_row: id/seq changed or version is not the event's seq",
-            ));
+            return Err(Exception::internal("replace_row: id/seq changed or version is not the event's seq"));
         }
         let bytes = new.encode();
         row::check_size(&bytes)?;
@@ -330,24 +271,14 @@ impl<'a> WriteTx<'a> {
         self.emit(event).map(drop)
     }
 
-    pub fn delete_row(
-        &mut self,
-        table: &Table,
-        old: &Row,
-        event: EventDraft,
-    ) -> Result<(), Exception> {
+    pub fn delete_row(&mut self, table: &Table, old: &Row, event: EventDraft) -> Result<(), Exception> {
         self.update_indexes(table, Some(old), None)?;
         self.remove(TreeId::Rows, keys::row(table.tid, old.seq).to_vec());
         self.remove(TreeId::RowIds, keys::row_id(table.tid, &old.id));
         self.emit(event).map(drop)
     }
 
-    fn update_indexes(
-        &mut self,
-        table: &Table,
-        old: Option<&Row>,
-        new: Option<&Row>,
-    ) -> Result<(), Exception> {
+    fn update_indexes(&mut self, table: &Table, old: Option<&Row>, new: Option<&Row>) -> Result<(), Exception> {
         for index in &table.indexes {
             let old_key = old.map(|r| index_key(table, index, r));
             let new_key = new.map(|r| index_key(table, index, r));
@@ -422,21 +353,14 @@ impl<'a> WriteTx<'a> {
 /// The index key of a row: `<iid><encoded values>`, plus `<seq>` unless the
 /// index is unique and every value is non-null (nulls never collide, as in SQL).
 /// Returns the key and whether it must be unique.
-pub fn index_key(
-    table: &Table,
-    index: &crate::model::catalog::Index,
-    row: &Row,
-) -> (Vec<u8>, bool) {
+pub fn index_key(table: &Table, index: &crate::model::catalog::Index, row: &Row) -> (Vec<u8>, bool) {
     let mut k = Vec::with_capacity(32);
     k.extend_from_slice(&index.iid.to_be_bytes());
     let mut has_null = false;
     for col in &index.columns {
         let value = row.attribute(table, col);
         has_null |= value.is_null();
-        let ty = table
-            .attribute_type(col)
-            .map(|(t, _)| t)
-            .unwrap_or(crate::model::column::ColumnType::String);
+        let ty = table.attribute_type(col).map(|(t, _)| t).unwrap_or(crate::model::column::ColumnType::String);
         codec::encode(&value, ty, &mut k);
     }
     let unique = index.ty == IndexType::Unique && !has_null;

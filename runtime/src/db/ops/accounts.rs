@@ -14,15 +14,9 @@ use crate::model::id;
 use crate::store::{WriteTx, keys};
 
 fn user_event(user: &User, action: Action, attribute: Option<&str>) -> EventDraft {
-    let mut e = EventDraft::new(
-        Resource::User {
-            user: user.id.clone(),
-        },
-        action,
-        event::raw(&user.to_model()),
-    )
-    .roles(vec![format!("user:{}", user.id)])
-    .actor(Some(user.id.clone()));
+    let mut e = EventDraft::new(Resource::User { user: user.id.clone() }, action, event::raw(&user.to_model()))
+        .roles(vec![format!("user:{}", user.id)])
+        .actor(Some(user.id.clone()));
     if let Some(a) = attribute {
         e = e.attribute(a);
     }
@@ -31,10 +25,7 @@ fn user_event(user: &User, action: Action, attribute: Option<&str>) -> EventDraf
 
 fn session_event(session: &Session, action: Action) -> EventDraft {
     EventDraft::new(
-        Resource::Session {
-            user: session.user_id.clone(),
-            session: session.id.clone(),
-        },
+        Resource::Session { user: session.user_id.clone(), session: session.id.clone() },
         action,
         event::raw(&session.to_model(false, "")),
     )
@@ -89,9 +80,8 @@ pub struct NewSession {
 }
 
 pub fn create_session(tx: &mut WriteTx<'_>, new: &NewSession) -> Result<Session, Exception> {
-    let user: User = tx
-        .auth(&keys::auth::user(&new.user_id))?
-        .ok_or_else(|| Exception::new(ErrorType::UserInvalidCredentials))?;
+    let user: User =
+        tx.auth(&keys::auth::user(&new.user_id))?.ok_or_else(|| Exception::new(ErrorType::UserInvalidCredentials))?;
     if !user.status {
         return Err(Exception::new(ErrorType::UserBlocked));
     }
@@ -106,37 +96,19 @@ pub fn create_session(tx: &mut WriteTx<'_>, new: &NewSession) -> Result<Session,
         expire: new.expire,
     };
     tx.put_auth(keys::auth::session(&session.id), &session)?;
-    tx.put_auth(
-        keys::auth::session_secret(&session.secret_hash),
-        &session.id,
-    )?;
+    tx.put_auth(keys::auth::session_secret(&session.secret_hash), &session.id)?;
     tx.put_auth_marker(keys::auth::user_session(&user.id, &session.id));
     tx.emit(session_event(&session, Action::Create))?;
     Ok(session)
 }
 
 /// Create an anonymous user and its first session in one step.
-pub fn create_anonymous(
-    tx: &mut WriteTx<'_>,
-    user_id: &str,
-    new: &NewSession,
-) -> Result<(User, Session), Exception> {
+pub fn create_anonymous(tx: &mut WriteTx<'_>, user_id: &str, new: &NewSession) -> Result<(User, Session), Exception> {
     let user = create_user(
         tx,
-        &NewUser {
-            id: user_id.to_owned(),
-            email: String::new(),
-            password_hash: String::new(),
-            name: String::new(),
-        },
+        &NewUser { id: user_id.to_owned(), email: String::new(), password_hash: String::new(), name: String::new() },
     )?;
-    let session = create_session(
-        tx,
-        &NewSession {
-            user_id: user.id.clone(),
-            ..clone_session(new)
-        },
-    )?;
+    let session = create_session(tx, &NewSession { user_id: user.id.clone(), ..clone_session(new) })?;
     Ok((user, session))
 }
 
@@ -151,11 +123,7 @@ fn clone_session(s: &NewSession) -> NewSession {
     }
 }
 
-pub fn delete_session(
-    tx: &mut WriteTx<'_>,
-    user_id: &str,
-    session_id: &str,
-) -> Result<Session, Exception> {
+pub fn delete_session(tx: &mut WriteTx<'_>, user_id: &str, session_id: &str) -> Result<Session, Exception> {
     let session: Session = tx
         .auth(&keys::auth::session(session_id))?
         .filter(|s: &Session| s.user_id == user_id)
@@ -177,14 +145,8 @@ pub enum AccountChange {
     Block,
 }
 
-pub fn update_user(
-    tx: &mut WriteTx<'_>,
-    user_id: &str,
-    change: &AccountChange,
-) -> Result<User, Exception> {
-    let mut user: User = tx
-        .auth(&keys::auth::user(user_id))?
-        .ok_or_else(|| Exception::new(ErrorType::UserNotFound))?;
+pub fn update_user(tx: &mut WriteTx<'_>, user_id: &str, change: &AccountChange) -> Result<User, Exception> {
+    let mut user: User = tx.auth(&keys::auth::user(user_id))?.ok_or_else(|| Exception::new(ErrorType::UserNotFound))?;
     let now = tx.now();
     let attribute = match change {
         AccountChange::Name(n) => {

@@ -31,10 +31,7 @@ pub fn require_key(who: &Identity) -> Result<(), Exception> {
     if who.is_key() {
         Ok(())
     } else {
-        Err(Exception::msg(
-            ErrorType::GeneralUnauthorizedScope,
-            "Bulk operations are only available to API keys.",
-        ))
+        Err(Exception::msg(ErrorType::GeneralUnauthorizedScope, "Bulk operations are only available to API keys."))
     }
 }
 
@@ -44,16 +41,13 @@ fn permissions_of(row: &Map<String, Value>) -> Result<Option<Vec<String>>, Excep
         Some(Value::Array(items)) => items
             .iter()
             .map(|v| {
-                v.as_str().map(str::to_owned).ok_or_else(|| {
-                    Exception::invalid_param("rows", "$permissions must be an array of strings")
-                })
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| Exception::invalid_param("rows", "$permissions must be an array of strings"))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(Exception::invalid_param(
-            "rows",
-            "$permissions must be an array of strings",
-        )),
+        Some(_) => Err(Exception::invalid_param("rows", "$permissions must be an array of strings")),
     }
 }
 
@@ -67,10 +61,7 @@ fn id_of(row: &Map<String, Value>) -> Result<String, Exception> {
 
 pub fn check_batch(rows: &[Map<String, Value>]) -> Result<(), Exception> {
     if rows.is_empty() || rows.len() > MAX_BATCH_ROWS {
-        return Err(Exception::invalid_param(
-            "rows",
-            format!("Value must be an array of 1 to {MAX_BATCH_ROWS} rows"),
-        ));
+        return Err(Exception::invalid_param("rows", format!("Value must be an array of 1 to {MAX_BATCH_ROWS} rows")));
     }
     Ok(())
 }
@@ -90,23 +81,12 @@ pub fn create_rows(
     for data in rows {
         let id = id_of(data)?;
         let perms = permissions_of(data)?;
-        let (row, table) = rows::create(
-            tx,
-            catalog,
-            who,
-            db,
-            table,
-            NewRow {
-                id: &id,
-                data,
-                permissions: perms.as_deref(),
-            },
-        )?;
+        let (row, table) =
+            rows::create(tx, catalog, who, db, table, NewRow { id: &id, data, permissions: perms.as_deref() })?;
         out.push(row);
         t = Some(table);
     }
-    t.map(|t| (out, t))
-        .ok_or_else(|| Exception::internal("empty batch"))
+    t.map(|t| (out, t)).ok_or_else(|| Exception::internal("empty batch"))
 }
 
 pub fn upsert_rows(
@@ -124,23 +104,12 @@ pub fn upsert_rows(
     for data in rows {
         let id = id_of(data)?;
         let perms = permissions_of(data)?;
-        let (row, table): Written = rows::upsert(
-            tx,
-            catalog,
-            who,
-            db,
-            table,
-            &id,
-            Patch {
-                data,
-                permissions: perms.as_deref(),
-            },
-        )?;
+        let (row, table): Written =
+            rows::upsert(tx, catalog, who, db, table, &id, Patch { data, permissions: perms.as_deref() })?;
         out.push(row);
         t = Some(table);
     }
-    t.map(|t| (out, t))
-        .ok_or_else(|| Exception::internal("empty batch"))
+    t.map(|t| (out, t)).ok_or_else(|| Exception::internal("empty batch"))
 }
 
 /// Find the rows a bulk update/delete targets (writer thread, before the transaction).
@@ -161,9 +130,7 @@ pub fn select_ids(
     if page.rows.len() as u64 > MAX_QUERY_ROWS {
         return Err(Exception::msg(
             ErrorType::GeneralArgumentInvalid,
-            format!(
-                "More than {MAX_QUERY_ROWS} rows match; add a limit query or narrow the filters"
-            ),
+            format!("More than {MAX_QUERY_ROWS} rows match; add a limit query or narrow the filters"),
         ));
     }
     Ok(page.rows.into_iter().map(|r| r.id).collect())
@@ -182,18 +149,8 @@ pub fn update_rows(
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         // A row selected before the transaction cannot vanish: nothing else writes in between.
-        let (row, _) = rows::update(
-            tx,
-            catalog,
-            who,
-            db,
-            table,
-            id,
-            Patch {
-                data: patch.data,
-                permissions: patch.permissions,
-            },
-        )?;
+        let (row, _) =
+            rows::update(tx, catalog, who, db, table, id, Patch { data: patch.data, permissions: patch.permissions })?;
         out.push(row);
     }
     Ok((out, t.clone()))

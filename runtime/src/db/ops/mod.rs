@@ -61,9 +61,7 @@ pub fn unauthorized() -> Exception {
 /// the row's own when the table has row security. Judged on the row as
 /// written (or, for a delete, as it was).
 pub fn row_read_roles(table: &Table, row: &Row) -> Vec<String> {
-    let mut roles: Vec<String> = permission::roles_for(&table.permissions, Action::Read)
-        .map(str::to_owned)
-        .collect();
+    let mut roles: Vec<String> = permission::roles_for(&table.permissions, Action::Read).map(str::to_owned).collect();
     if table.row_security {
         for r in permission::roles_for(&row.permissions, Action::Read) {
             if !roles.iter().any(|x| x == r) {
@@ -75,20 +73,10 @@ pub fn row_read_roles(table: &Table, row: &Row) -> Vec<String> {
 }
 
 /// The event for a change to `row` (payload: the row model as written, or as deleted).
-pub fn row_event(
-    database: &Database,
-    table: &Table,
-    row: &Row,
-    action: EventAction,
-    who: &Identity,
-) -> EventDraft {
+pub fn row_event(database: &Database, table: &Table, row: &Row, action: EventAction, who: &Identity) -> EventDraft {
     let payload = event::raw(&row.model(table, crate::model::catalog::Flavor::Tables, None));
     EventDraft::new(
-        Resource::Row {
-            db: table.db.clone(),
-            table: table.id.clone(),
-            row: row.id.clone(),
-        },
+        Resource::Row { db: table.db.clone(), table: table.id.clone(), row: row.id.clone() },
         action,
         payload,
     )
@@ -100,17 +88,13 @@ pub fn row_event(
 /// The permissions a new row gets: the requested ones (normalised), or for a
 /// signed-in user without a request, `read`/`update`/`delete` for that user.
 /// Callers other than keys may only grant roles they hold.
-pub fn new_row_permissions(
-    requested: Option<&[String]>,
-    who: &Identity,
-) -> Result<Vec<String>, Exception> {
+pub fn new_row_permissions(requested: Option<&[String]>, who: &Identity) -> Result<Vec<String>, Exception> {
     let perms = match requested {
         Some(list) => permission::normalize(list, &[Action::Read, Action::Update, Action::Delete])?,
         None => match who.user_id() {
-            Some(uid) if !who.is_key() => ["read", "update", "delete"]
-                .iter()
-                .map(|a| format!("{a}(\"user:{uid}\")"))
-                .collect(),
+            Some(uid) if !who.is_key() => {
+                ["read", "update", "delete"].iter().map(|a| format!("{a}(\"user:{uid}\")")).collect()
+            }
             _ => Vec::new(),
         },
     };

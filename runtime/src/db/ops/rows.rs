@@ -9,10 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Number, Value};
 
-use super::{
-    check_grantable, find_table, new_row_permissions, row_allows, row_event, table_allows,
-    unauthorized,
-};
+use super::{check_grantable, find_table, new_row_permissions, row_allows, row_event, table_allows, unauthorized};
 use crate::auth::Identity;
 use crate::db::catalog::Catalog;
 use crate::model::catalog::Table;
@@ -28,19 +25,16 @@ use crate::store::WriteTx;
 pub type Written = (Row, Arc<Table>);
 
 /// `$createdAt`/`$updatedAt` given in `data`, honoured for API keys only (as in Appwrite).
-fn timestamps(
-    data: &Map<String, Value>,
-    who: &Identity,
-) -> Result<(Option<i64>, Option<i64>), Exception> {
+fn timestamps(data: &Map<String, Value>, who: &Identity) -> Result<(Option<i64>, Option<i64>), Exception> {
     if !who.is_key() {
         return Ok((None, None));
     }
     let get = |k: &str| -> Result<Option<i64>, Exception> {
         match data.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => time::parse(s)
-                .map(Some)
-                .ok_or_else(|| Exception::invalid_param(k, "Value must be valid date")),
+            Some(Value::String(s)) => {
+                time::parse(s).map(Some).ok_or_else(|| Exception::invalid_param(k, "Value must be valid date"))
+            }
             Some(_) => Err(Exception::invalid_param(k, "Value must be valid date")),
         }
     };
@@ -103,19 +97,12 @@ pub fn update(
 ) -> Result<Written, Exception> {
     let Patch { data, permissions } = patch;
     let (database, t) = find_table(catalog, who, db, table)?;
-    let old = tx
-        .row(t, id)?
-        .ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, id))?;
+    let old = tx.row(t, id)?.ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, id))?;
     if !row_allows(t, &old, Action::Update, who) {
         return Err(unauthorized());
     }
     let new = updated_row(tx, t, who, &old, data, permissions)?;
-    tx.replace_row(
-        t,
-        &old,
-        &new,
-        row_event(database, t, &new, EventAction::Update, who),
-    )?;
+    tx.replace_row(t, &old, &new, row_event(database, t, &new, EventAction::Update, who))?;
     Ok((new, t.clone()))
 }
 
@@ -165,12 +152,7 @@ pub fn upsert(
                 return Err(unauthorized());
             }
             let new = updated_row(tx, t, who, &old, data, permissions)?;
-            tx.replace_row(
-                t,
-                &old,
-                &new,
-                row_event(database, t, &new, EventAction::Upsert, who),
-            )?;
+            tx.replace_row(t, &old, &new, row_event(database, t, &new, EventAction::Upsert, who))?;
             Ok((new, t.clone()))
         }
         None => {
@@ -190,11 +172,7 @@ pub fn upsert(
                 permissions,
                 data: row::check_create(t, data)?,
             };
-            tx.insert_row(
-                t,
-                &row,
-                row_event(database, t, &row, EventAction::Upsert, who),
-            )?;
+            tx.insert_row(t, &row, row_event(database, t, &row, EventAction::Upsert, who))?;
             Ok((row, t.clone()))
         }
     }
@@ -209,17 +187,11 @@ pub fn delete(
     id: &str,
 ) -> Result<Written, Exception> {
     let (database, t) = find_table(catalog, who, db, table)?;
-    let old = tx
-        .row(t, id)?
-        .ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, id))?;
+    let old = tx.row(t, id)?.ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, id))?;
     if !row_allows(t, &old, Action::Delete, who) {
         return Err(unauthorized());
     }
-    tx.delete_row(
-        t,
-        &old,
-        row_event(database, t, &old, EventAction::Delete, who),
-    )?;
+    tx.delete_row(t, &old, row_event(database, t, &old, EventAction::Delete, who))?;
     Ok((old, t.clone()))
 }
 
@@ -242,79 +214,42 @@ pub fn increment(
     step: Step<'_>,
 ) -> Result<Written, Exception> {
     let (database, t) = find_table(catalog, who, db, table)?;
-    let col = t
-        .column(step.column)
-        .ok_or_else(|| Exception::with_id(ErrorType::ColumnNotFound, step.column))?;
+    let col = t.column(step.column).ok_or_else(|| Exception::with_id(ErrorType::ColumnNotFound, step.column))?;
     if !col.is_numeric() {
         return Err(Exception::msg(
             ErrorType::ColumnTypeInvalid,
             format!("tablesDB \"{}\" is not a number", step.column),
         ));
     }
-    let old = tx
-        .row(t, id)?
-        .ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, id))?;
+    let old = tx.row(t, id)?.ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, id))?;
     if !row_allows(t, &old, Action::Update, who) {
         return Err(unauthorized());
     }
     let current = old.attribute(t, step.column).into_owned();
-    let next = apply_step(
-        &current,
-        &step,
-        col.ty == crate::model::column::ColumnType::Integer,
-    )?;
+    let next = apply_step(&current, &step, col.ty == crate::model::column::ColumnType::Integer)?;
     let mut data = old.data.clone();
     data.insert(step.column.to_owned(), next.clone());
     // The column's own bounds still hold.
-    let column_bound = if step.decrement {
-        col.min.as_ref()
-    } else {
-        col.max.as_ref()
-    };
-    col.check(&next)
-        .map_err(|_| limit_error(&step, column_bound))?;
-    let new = Row {
-        version: tx.next_seq(),
-        updated: tx.now(),
-        data,
-        ..old.clone()
-    };
-    tx.replace_row(
-        t,
-        &old,
-        &new,
-        row_event(database, t, &new, EventAction::Update, who),
-    )?;
+    let column_bound = if step.decrement { col.min.as_ref() } else { col.max.as_ref() };
+    col.check(&next).map_err(|_| limit_error(&step, column_bound))?;
+    let new = Row { version: tx.next_seq(), updated: tx.now(), data, ..old.clone() };
+    tx.replace_row(t, &old, &new, row_event(database, t, &new, EventAction::Update, who))?;
     Ok((new, t.clone()))
 }
 
 fn limit_error(step: &Step<'_>, column_bound: Option<&Number>) -> Exception {
     let word = if step.decrement { "minimum" } else { "maximum" };
-    let bound = step
-        .limit
-        .or(column_bound)
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let bound = step.limit.or(column_bound).map(ToString::to_string).unwrap_or_default();
     Exception::msg(
         ErrorType::ColumnLimitExceeded,
-        format!(
-            "tablesDB \"{}\" has reached the {word} value of {bound}",
-            step.column
-        ),
+        format!("tablesDB \"{}\" has reached the {word} value of {bound}", step.column),
     )
 }
 
-pub(crate) fn apply_step(
-    current: &Value,
-    step: &Step<'_>,
-    integer: bool,
-) -> Result<Value, Exception> {
+pub(crate) fn apply_step(current: &Value, step: &Step<'_>, integer: bool) -> Result<Value, Exception> {
     let positive = step.by.as_f64().is_some_and(|v| v > 0.0 && v.is_finite());
     if !positive {
-        return Err(Exception::invalid_param(
-            "value",
-            "Value must be numeric and greater than 0",
-        ));
+        return Err(Exception::invalid_param("value", "Value must be numeric and greater than 0"));
     }
     let over = |v: f64| match (step.limit.and_then(Number::as_f64), step.decrement) {
         (Some(max), false) => v > max,
@@ -322,16 +257,9 @@ pub(crate) fn apply_step(
         (None, _) => false,
     };
     if integer {
-        let by = step
-            .by
-            .as_i64()
-            .ok_or_else(|| Exception::invalid_param("value", "Value must be a valid integer"))?;
+        let by = step.by.as_i64().ok_or_else(|| Exception::invalid_param("value", "Value must be a valid integer"))?;
         let cur = current.as_i64().unwrap_or(0);
-        let next = if step.decrement {
-            cur.checked_sub(by)
-        } else {
-            cur.checked_add(by)
-        };
+        let next = if step.decrement { cur.checked_sub(by) } else { cur.checked_add(by) };
         let next = next.ok_or_else(|| limit_error(step, None))?;
         if over(next as f64) {
             return Err(limit_error(step, None));
@@ -344,8 +272,6 @@ pub(crate) fn apply_step(
         if over(next) || !next.is_finite() {
             return Err(limit_error(step, None));
         }
-        Ok(Number::from_f64(next)
-            .map(Value::Number)
-            .unwrap_or(Value::Null))
+        Ok(Number::from_f64(next).map(Value::Number).unwrap_or(Value::Null))
     }
 }

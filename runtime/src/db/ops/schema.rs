@@ -22,39 +22,25 @@ fn actor(who: &Identity) -> Option<String> {
 }
 
 fn db_event(db: &Database, action: Action, who: &Identity) -> EventDraft {
-    EventDraft::new(
-        Resource::Database { db: db.id.clone() },
-        action,
-        event::raw(&db.to_model()),
-    )
-    .db_kind(db.kind)
-    .actor(actor(who))
+    EventDraft::new(Resource::Database { db: db.id.clone() }, action, event::raw(&db.to_model()))
+        .db_kind(db.kind)
+        .actor(actor(who))
 }
 
 fn table_event(kind: DbKind, t: &Table, action: Action, who: &Identity) -> EventDraft {
     let model = t.to_model(crate::model::catalog::Flavor::Tables);
-    EventDraft::new(
-        Resource::Table {
-            db: t.db.clone(),
-            table: t.id.clone(),
-        },
-        action,
-        event::raw(&model),
-    )
-    .db_kind(kind)
-    .actor(actor(who))
+    EventDraft::new(Resource::Table { db: t.db.clone(), table: t.id.clone() }, action, event::raw(&model))
+        .db_kind(kind)
+        .actor(actor(who))
 }
 
 fn database_of(tx: &mut WriteTx<'_>, id: &str) -> Result<Database, Exception> {
-    tx.database(id)?
-        .ok_or_else(|| Exception::with_id(ErrorType::DatabaseNotFound, id))
+    tx.database(id)?.ok_or_else(|| Exception::with_id(ErrorType::DatabaseNotFound, id))
 }
 
 fn table_of(tx: &mut WriteTx<'_>, db: &str, id: &str) -> Result<(Database, Table), Exception> {
     let d = database_of(tx, db)?;
-    let t = tx
-        .table(db, id)?
-        .ok_or_else(|| Exception::with_id(ErrorType::TableNotFound, id))?;
+    let t = tx.table(db, id)?.ok_or_else(|| Exception::with_id(ErrorType::TableNotFound, id))?;
     Ok((d, t))
 }
 
@@ -72,14 +58,7 @@ pub fn create_database(
         return Err(Exception::with_id(ErrorType::DatabaseAlreadyExists, id));
     }
     let now = tx.now();
-    let db = Database {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        enabled,
-        kind,
-        created: now,
-        updated: now,
-    };
+    let db = Database { id: id.to_owned(), name: name.to_owned(), enabled, kind, created: now, updated: now };
     tx.put_database(&db, db_event(&db, Action::Create, who))?;
     Ok(db)
 }
@@ -130,12 +109,7 @@ pub struct TableSpec<'a> {
 
 const TABLE_PERMS: [Perm; 4] = [Perm::Create, Perm::Read, Perm::Update, Perm::Delete];
 
-pub fn create_table(
-    tx: &mut WriteTx<'_>,
-    who: &Identity,
-    db: &str,
-    spec: TableSpec<'_>,
-) -> Result<Table, Exception> {
+pub fn create_table(tx: &mut WriteTx<'_>, who: &Identity, db: &str, spec: TableSpec<'_>) -> Result<Table, Exception> {
     let d = database_of(tx, db)?;
     if tx.table(db, spec.id)?.is_some() {
         return Err(Exception::with_id(ErrorType::TableAlreadyExists, spec.id));
@@ -193,12 +167,7 @@ pub fn update_table(
     Ok(t)
 }
 
-pub fn delete_table(
-    tx: &mut WriteTx<'_>,
-    who: &Identity,
-    db: &str,
-    id: &str,
-) -> Result<Table, Exception> {
+pub fn delete_table(tx: &mut WriteTx<'_>, who: &Identity, db: &str, id: &str) -> Result<Table, Exception> {
     let (d, t) = table_of(tx, db, id)?;
     tx.delete_table(&t, table_event(d.kind, &t, Action::Delete, who))?;
     Ok(t)
@@ -206,19 +175,9 @@ pub fn delete_table(
 
 // ---- columns ----
 
-fn column_event(
-    kind: DbKind,
-    t: &Table,
-    col: &Column,
-    action: Action,
-    who: &Identity,
-) -> EventDraft {
+fn column_event(kind: DbKind, t: &Table, col: &Column, action: Action, who: &Identity) -> EventDraft {
     EventDraft::new(
-        Resource::Column {
-            db: t.db.clone(),
-            table: t.id.clone(),
-            column: col.key.clone(),
-        },
+        Resource::Column { db: t.db.clone(), table: t.id.clone(), column: col.key.clone() },
         action,
         event::raw(&col.to_model()),
     )
@@ -300,19 +259,9 @@ pub fn delete_column(
 
 // ---- indexes ----
 
-fn index_event(
-    kind: DbKind,
-    t: &Table,
-    index: &Index,
-    action: Action,
-    who: &Identity,
-) -> EventDraft {
+fn index_event(kind: DbKind, t: &Table, index: &Index, action: Action, who: &Identity) -> EventDraft {
     EventDraft::new(
-        Resource::Index {
-            db: t.db.clone(),
-            table: t.id.clone(),
-            index: index.key.clone(),
-        },
+        Resource::Index { db: t.db.clone(), table: t.id.clone(), index: index.key.clone() },
         action,
         event::raw(&index.to_model(crate::model::catalog::Flavor::Tables)),
     )
@@ -338,9 +287,7 @@ pub fn prepare_index(
     table: &str,
     spec: &IndexSpec,
 ) -> Result<Index, Exception> {
-    let t = catalog
-        .table(db, table)
-        .ok_or_else(|| Exception::with_id(ErrorType::TableNotFound, table))?;
+    let t = catalog.table(db, table).ok_or_else(|| Exception::with_id(ErrorType::TableNotFound, table))?;
     if t.index(&spec.key).is_some() {
         return Err(Exception::with_id(ErrorType::IndexAlreadyExists, &spec.key));
     }
@@ -360,9 +307,7 @@ pub fn prepare_index(
         updated: now,
     };
     t.check_index(&index)?;
-    let rows = store
-        .scan_rows(t.tid, None, false)
-        .map(|r| r.map_err(Exception::from));
+    let rows = store.scan_rows(t.tid, None, false).map(|r| r.map_err(Exception::from));
     store.backfill_index(t, &index, rows)?;
     Ok(index)
 }
@@ -377,10 +322,7 @@ pub fn attach_index(
 ) -> Result<Index, Exception> {
     let (d, mut t) = table_of(tx, db, table)?;
     if t.index(&index.key).is_some() {
-        return Err(Exception::with_id(
-            ErrorType::IndexAlreadyExists,
-            &index.key,
-        ));
+        return Err(Exception::with_id(ErrorType::IndexAlreadyExists, &index.key));
     }
     let mut index = index.clone();
     index.created = tx.now();
@@ -401,11 +343,8 @@ pub fn delete_index(
     key: &str,
 ) -> Result<Index, Exception> {
     let (d, mut t) = table_of(tx, db, table)?;
-    let pos = t
-        .indexes
-        .iter()
-        .position(|i| i.key == key)
-        .ok_or_else(|| Exception::with_id(ErrorType::IndexNotFound, key))?;
+    let pos =
+        t.indexes.iter().position(|i| i.key == key).ok_or_else(|| Exception::with_id(ErrorType::IndexNotFound, key))?;
     let index = t.indexes.remove(pos);
     t.version += 1;
     t.updated = tx.now();

@@ -14,15 +14,9 @@ use crate::model::id;
 use crate::store::{WriteTx, keys};
 
 fn team_event(team: &Team, total: u64, action: Action, who: &Identity) -> EventDraft {
-    EventDraft::new(
-        Resource::Team {
-            team: team.id.clone(),
-        },
-        action,
-        event::raw(&team.to_model(total)),
-    )
-    .roles(vec![format!("team:{}", team.id)])
-    .actor(who.user_id().map(str::to_owned))
+    EventDraft::new(Resource::Team { team: team.id.clone() }, action, event::raw(&team.to_model(total)))
+        .roles(vec![format!("team:{}", team.id)])
+        .actor(who.user_id().map(str::to_owned))
 }
 
 fn membership_event(
@@ -34,17 +28,11 @@ fn membership_event(
 ) -> Result<EventDraft, Exception> {
     let user: Option<User> = tx.auth(&keys::auth::user(&m.user_id))?;
     Ok(EventDraft::new(
-        Resource::Membership {
-            team: m.team_id.clone(),
-            membership: m.id.clone(),
-        },
+        Resource::Membership { team: m.team_id.clone(), membership: m.id.clone() },
         action,
         event::raw(&m.to_model(user.as_ref(), Some(team))),
     )
-    .roles(vec![
-        format!("team:{}", m.team_id),
-        format!("user:{}", m.user_id),
-    ])
+    .roles(vec![format!("team:{}", m.team_id), format!("user:{}", m.user_id)])
     .actor(who.user_id().map(str::to_owned)))
 }
 
@@ -54,8 +42,7 @@ pub fn can_manage(who: &Identity, team_id: &str) -> bool {
 }
 
 pub fn team(tx: &mut WriteTx<'_>, id: &str) -> Result<Team, Exception> {
-    tx.auth(&keys::auth::team(id))?
-        .ok_or_else(|| Exception::new(ErrorType::TeamNotFound))
+    tx.auth(&keys::auth::team(id))?.ok_or_else(|| Exception::new(ErrorType::TeamNotFound))
 }
 
 /// Create a team; a signed-in creator becomes its first member with `roles` (default `owner`).
@@ -70,21 +57,11 @@ pub fn create_team(
         return Err(Exception::new(ErrorType::TeamAlreadyExists));
     }
     let now = tx.now();
-    let team = Team {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        prefs: Default::default(),
-        created: now,
-        updated: now,
-    };
+    let team = Team { id: id.to_owned(), name: name.to_owned(), prefs: Default::default(), created: now, updated: now };
     tx.put_auth(keys::auth::team(id), &team)?;
     let mut total = 0;
     if let (Some(uid), false) = (who.user_id(), who.is_key()) {
-        let roles = if roles.is_empty() {
-            vec!["owner".to_owned()]
-        } else {
-            roles.to_vec()
-        };
+        let roles = if roles.is_empty() { vec!["owner".to_owned()] } else { roles.to_vec() };
         add_member(tx, who, &team, uid, roles)?;
         total = 1;
     }
@@ -101,10 +78,7 @@ fn add_member(
 ) -> Result<Membership, Exception> {
     let pair = keys::auth::member_pair(&team.id, user_id);
     if tx.auth_exists(&pair)? {
-        return Err(Exception::msg(
-            ErrorType::MembershipAlreadyConfirmed,
-            "User is already a member of this team.",
-        ));
+        return Err(Exception::msg(ErrorType::MembershipAlreadyConfirmed, "User is already a member of this team."));
     }
     let now = tx.now();
     let m = Membership {
@@ -147,11 +121,7 @@ pub fn create_membership(
     add_member(tx, who, &team, user_id, roles)
 }
 
-pub fn membership(
-    tx: &mut WriteTx<'_>,
-    team_id: &str,
-    membership_id: &str,
-) -> Result<Membership, Exception> {
+pub fn membership(tx: &mut WriteTx<'_>, team_id: &str, membership_id: &str) -> Result<Membership, Exception> {
     let m: Membership = tx
         .auth(&keys::auth::membership(membership_id))?
         .ok_or_else(|| Exception::new(ErrorType::MembershipNotFound))?;
@@ -170,10 +140,7 @@ pub fn update_membership(
 ) -> Result<Membership, Exception> {
     let team = team(tx, team_id)?;
     if !can_manage(who, team_id) {
-        return Err(Exception::msg(
-            ErrorType::UserUnauthorized,
-            "User is not allowed to modify roles",
-        ));
+        return Err(Exception::msg(ErrorType::UserUnauthorized, "User is not allowed to modify roles"));
     }
     let mut m = membership(tx, team_id, membership_id)?;
     m.roles = roles;

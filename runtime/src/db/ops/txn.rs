@@ -148,10 +148,9 @@ impl StagedOp {
             | StagedOp::Upsert { row_id, .. }
             | StagedOp::Delete { row_id, .. }
             | StagedOp::Step { row_id, .. } => vec![row_id.clone()],
-            StagedOp::BulkCreate { rows, .. } | StagedOp::BulkUpsert { rows, .. } => rows
-                .iter()
-                .filter_map(|r| r.get("$id").and_then(Value::as_str).map(str::to_owned))
-                .collect(),
+            StagedOp::BulkCreate { rows, .. } | StagedOp::BulkUpsert { rows, .. } => {
+                rows.iter().filter_map(|r| r.get("$id").and_then(Value::as_str).map(str::to_owned)).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -160,27 +159,9 @@ impl StagedOp {
     /// it will be (or, for a delete, nothing).
     pub fn staged_model(&self, table_key: &str) -> Value {
         match self {
-            StagedOp::Create {
-                db,
-                table,
-                row_id,
-                data,
-                permissions,
-            }
-            | StagedOp::Update {
-                db,
-                table,
-                row_id,
-                data,
-                permissions,
-            }
-            | StagedOp::Upsert {
-                db,
-                table,
-                row_id,
-                data,
-                permissions,
-            } => {
+            StagedOp::Create { db, table, row_id, data, permissions }
+            | StagedOp::Update { db, table, row_id, data, permissions }
+            | StagedOp::Upsert { db, table, row_id, data, permissions } => {
                 let mut m = Map::new();
                 m.insert("$id".into(), json!(row_id));
                 m.insert(table_key.into(), json!(table));
@@ -191,14 +172,7 @@ impl StagedOp {
                 m.extend(data.clone());
                 Value::Object(m)
             }
-            StagedOp::Step {
-                db,
-                table,
-                row_id,
-                column,
-                by,
-                ..
-            } => {
+            StagedOp::Step { db, table, row_id, column, by, .. } => {
                 json!({ "$id": row_id, (table_key): table, "$databaseId": db, (column.as_str()): by })
             }
             _ => json!({}),
@@ -280,11 +254,7 @@ pub fn create(tx: &mut WriteTx<'_>, who: &Identity, ttl: i64) -> Result<Transact
     let t = Transaction {
         id: id::unique(),
         status: Status::Pending,
-        owner: if who.is_key() {
-            None
-        } else {
-            who.user_id().map(str::to_owned)
-        },
+        owner: if who.is_key() { None } else { who.user_id().map(str::to_owned) },
         operations: Vec::new(),
         marks: Vec::new(),
         created: now,
@@ -316,11 +286,7 @@ pub fn stage(
         ));
     }
     for m in marks {
-        if !t
-            .marks
-            .iter()
-            .any(|x| x.db == m.db && x.table == m.table && x.row_id == m.row_id)
-        {
+        if !t.marks.iter().any(|x| x.db == m.db && x.table == m.table && x.row_id == m.row_id) {
             t.marks.push(m.clone());
         }
     }
@@ -342,25 +308,16 @@ pub fn prepare_commit(
     t.operations
         .iter()
         .map(|op| match op {
-            StagedOp::BulkUpdate {
-                db, table, queries, ..
-            }
-            | StagedOp::BulkDelete { db, table, queries } => {
+            StagedOp::BulkUpdate { db, table, queries, .. } | StagedOp::BulkDelete { db, table, queries } => {
                 let (_, tbl) = super::find_table(catalog, who, db, table)?;
                 let mut q = query::list_query(queries, tbl.as_ref())?;
-                if !queries
-                    .iter()
-                    .any(|raw| matches!(query::parse(raw), Ok(Query::Limit(_))))
-                {
+                if !queries.iter().any(|raw| matches!(query::parse(raw), Ok(Query::Limit(_)))) {
                     q.limit = bulk::MAX_QUERY_ROWS + 1;
                 }
                 bulk::select_ids(
                     store,
                     catalog,
-                    &Identity::Key {
-                        id: "transaction".into(),
-                        scopes: crate::auth::KeyScopes::All,
-                    },
+                    &Identity::Key { id: "transaction".into(), scopes: crate::auth::KeyScopes::All },
                     db,
                     table,
                     &q,
@@ -388,18 +345,11 @@ pub fn commit(
         if now != m.version {
             return Err(Exception::msg(
                 ErrorType::TransactionConflict,
-                format!(
-                    "The transaction has a conflict: row '{}' changed after it was staged.",
-                    m.row_id
-                ),
+                format!("The transaction has a conflict: row '{}' changed after it was staged.", m.row_id),
             ));
         }
     }
-    for (op, ids) in t
-        .operations
-        .iter()
-        .zip(selected.iter().chain(std::iter::repeat(&None)))
-    {
+    for (op, ids) in t.operations.iter().zip(selected.iter().chain(std::iter::repeat(&None))) {
         apply(tx, catalog, who, op, ids.as_deref())?;
     }
     t.status = Status::Committed;
@@ -416,78 +366,26 @@ fn apply(
     ids: Option<&[String]>,
 ) -> Result<(), Exception> {
     match op {
-        StagedOp::Create {
-            db,
-            table,
-            row_id,
-            data,
-            permissions,
-        } => {
+        StagedOp::Create { db, table, row_id, data, permissions } => {
             rows::create(
                 tx,
                 catalog,
                 who,
                 db,
                 table,
-                NewRow {
-                    id: row_id,
-                    data,
-                    permissions: permissions.as_deref(),
-                },
+                NewRow { id: row_id, data, permissions: permissions.as_deref() },
             )?;
         }
-        StagedOp::Update {
-            db,
-            table,
-            row_id,
-            data,
-            permissions,
-        } => {
-            rows::update(
-                tx,
-                catalog,
-                who,
-                db,
-                table,
-                row_id,
-                Patch {
-                    data,
-                    permissions: permissions.as_deref(),
-                },
-            )?;
+        StagedOp::Update { db, table, row_id, data, permissions } => {
+            rows::update(tx, catalog, who, db, table, row_id, Patch { data, permissions: permissions.as_deref() })?;
         }
-        StagedOp::Upsert {
-            db,
-            table,
-            row_id,
-            data,
-            permissions,
-        } => {
-            rows::upsert(
-                tx,
-                catalog,
-                who,
-                db,
-                table,
-                row_id,
-                Patch {
-                    data,
-                    permissions: permissions.as_deref(),
-                },
-            )?;
+        StagedOp::Upsert { db, table, row_id, data, permissions } => {
+            rows::upsert(tx, catalog, who, db, table, row_id, Patch { data, permissions: permissions.as_deref() })?;
         }
         StagedOp::Delete { db, table, row_id } => {
             rows::delete(tx, catalog, who, db, table, row_id)?;
         }
-        StagedOp::Step {
-            db,
-            table,
-            row_id,
-            column,
-            by,
-            limit,
-            decrement,
-        } => {
+        StagedOp::Step { db, table, row_id, column, by, limit, decrement } => {
             rows::increment(
                 tx,
                 catalog,
@@ -495,12 +393,7 @@ fn apply(
                 db,
                 table,
                 row_id,
-                Step {
-                    column,
-                    by,
-                    limit: limit.as_ref(),
-                    decrement: *decrement,
-                },
+                Step { column, by, limit: limit.as_ref(), decrement: *decrement },
             )?;
         }
         StagedOp::BulkCreate { db, table, rows } => {
@@ -509,21 +402,8 @@ fn apply(
         StagedOp::BulkUpsert { db, table, rows } => {
             bulk::upsert_rows(tx, catalog, who, db, table, rows)?;
         }
-        StagedOp::BulkUpdate {
-            db, table, data, ..
-        } => {
-            bulk::update_rows(
-                tx,
-                catalog,
-                who,
-                db,
-                table,
-                ids.unwrap_or_default(),
-                Patch {
-                    data,
-                    permissions: None,
-                },
-            )?;
+        StagedOp::BulkUpdate { db, table, data, .. } => {
+            bulk::update_rows(tx, catalog, who, db, table, ids.unwrap_or_default(), Patch { data, permissions: None })?;
         }
         StagedOp::BulkDelete { db, table, .. } => {
             bulk::delete_rows(tx, catalog, who, db, table, ids.unwrap_or_default())?;
@@ -534,12 +414,7 @@ fn apply(
 
 /// End a transaction without committing: `Failed` after a failed commit,
 /// `RolledBack` on request.
-pub fn finish(
-    tx: &mut WriteTx<'_>,
-    who: &Identity,
-    id: &str,
-    status: Status,
-) -> Result<Transaction, Exception> {
+pub fn finish(tx: &mut WriteTx<'_>, who: &Identity, id: &str, status: Status) -> Result<Transaction, Exception> {
     let mut t = load_tx(tx, who, id)?;
     if t.status != Status::Pending {
         return Err(Exception::new(ErrorType::TransactionInvalid));
@@ -557,24 +432,14 @@ pub fn delete(tx: &mut WriteTx<'_>, who: &Identity, id: &str) -> Result<(), Exce
 }
 
 /// Marks for new operations: the current version of every row they name.
-pub fn marks_for(
-    store: &Store,
-    catalog: &Catalog,
-    who: &Identity,
-    ops: &[StagedOp],
-) -> Result<Vec<Mark>, Exception> {
+pub fn marks_for(store: &Store, catalog: &Catalog, who: &Identity, ops: &[StagedOp]) -> Result<Vec<Mark>, Exception> {
     let mut marks = Vec::new();
     for op in ops {
         let (db, table) = op.target();
         let (_, t) = super::find_table(catalog, who, db, table)?;
         for row_id in op.row_ids() {
             let version = store.row(t.tid, &row_id)?.map(|r| r.version);
-            marks.push(Mark {
-                db: db.to_owned(),
-                table: table.to_owned(),
-                row_id,
-                version,
-            });
+            marks.push(Mark { db: db.to_owned(), table: table.to_owned(), row_id, version });
         }
     }
     Ok(marks)
@@ -592,109 +457,56 @@ pub fn overlay(
     let mut view: HashMap<String, Option<Row>> = HashMap::new();
     let now = time::now_ms();
     let mut fake_seq = u64::MAX - 1_000_000;
-    let current =
-        |view: &mut HashMap<String, Option<Row>>, id: &str| -> Result<Option<Row>, Exception> {
-            match view.get(id) {
-                Some(r) => Ok(r.clone()),
-                None => Ok(store.row(table.tid, id)?),
-            }
-        };
+    let current = |view: &mut HashMap<String, Option<Row>>, id: &str| -> Result<Option<Row>, Exception> {
+        match view.get(id) {
+            Some(r) => Ok(r.clone()),
+            None => Ok(store.row(table.tid, id)?),
+        }
+    };
     let mine = |op: &StagedOp| op.target() == (table.db.as_str(), table.id.as_str());
     for op in ops.iter().filter(|o| mine(o)) {
         match op {
-            StagedOp::Create {
-                row_id,
-                data,
-                permissions,
-                ..
-            } => {
+            StagedOp::Create { row_id, data, permissions, .. } => {
                 if current(&mut view, row_id)?.is_some() {
                     return Err(Exception::with_id(ErrorType::RowAlreadyExists, row_id));
                 }
                 fake_seq += 1;
-                let row = new_virtual(
-                    table,
-                    who,
-                    row_id,
-                    data,
-                    permissions.as_deref(),
-                    fake_seq,
-                    now,
-                )?;
+                let row = new_virtual(table, who, row_id, data, permissions.as_deref(), fake_seq, now)?;
                 view.insert(row_id.clone(), Some(row));
             }
-            StagedOp::Update {
-                row_id,
-                data,
-                permissions,
-                ..
-            } => {
-                let old = current(&mut view, row_id)?
-                    .ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, row_id))?;
+            StagedOp::Update { row_id, data, permissions, .. } => {
+                let old =
+                    current(&mut view, row_id)?.ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, row_id))?;
                 let row = updated_virtual(table, who, &old, data, permissions.as_deref(), now)?;
                 view.insert(row_id.clone(), Some(row));
             }
-            StagedOp::Upsert {
-                row_id,
-                data,
-                permissions,
-                ..
-            } => {
+            StagedOp::Upsert { row_id, data, permissions, .. } => {
                 let row = match current(&mut view, row_id)? {
-                    Some(old) => {
-                        updated_virtual(table, who, &old, data, permissions.as_deref(), now)?
-                    }
+                    Some(old) => updated_virtual(table, who, &old, data, permissions.as_deref(), now)?,
                     None => {
                         fake_seq += 1;
-                        new_virtual(
-                            table,
-                            who,
-                            row_id,
-                            data,
-                            permissions.as_deref(),
-                            fake_seq,
-                            now,
-                        )?
+                        new_virtual(table, who, row_id, data, permissions.as_deref(), fake_seq, now)?
                     }
                 };
                 view.insert(row_id.clone(), Some(row));
             }
             StagedOp::Delete { row_id, .. } => {
-                current(&mut view, row_id)?
-                    .ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, row_id))?;
+                current(&mut view, row_id)?.ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, row_id))?;
                 view.insert(row_id.clone(), None);
             }
-            StagedOp::Step {
-                row_id,
-                column,
-                by,
-                limit,
-                decrement,
-                ..
-            } => {
-                let old = current(&mut view, row_id)?
-                    .ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, row_id))?;
-                let col = table
-                    .column(column)
-                    .ok_or_else(|| Exception::with_id(ErrorType::ColumnNotFound, column))?;
+            StagedOp::Step { row_id, column, by, limit, decrement, .. } => {
+                let old =
+                    current(&mut view, row_id)?.ok_or_else(|| Exception::with_id(ErrorType::RowNotFound, row_id))?;
+                let col = table.column(column).ok_or_else(|| Exception::with_id(ErrorType::ColumnNotFound, column))?;
                 if !col.is_numeric() {
                     return Err(Exception::msg(
                         ErrorType::ColumnTypeInvalid,
                         format!("tablesDB \"{column}\" is not a number"),
                     ));
                 }
-                let step = Step {
-                    column,
-                    by,
-                    limit: limit.as_ref(),
-                    decrement: *decrement,
-                };
+                let step = Step { column, by, limit: limit.as_ref(), decrement: *decrement };
                 let cur = old.attribute(table, column).into_owned();
-                let next = rows::apply_step(
-                    &cur,
-                    &step,
-                    col.ty == crate::model::column::ColumnType::Integer,
-                )?;
+                let next = rows::apply_step(&cur, &step, col.ty == crate::model::column::ColumnType::Integer)?;
                 let mut row = old.clone();
                 row.data.insert(column.clone(), next);
                 row.updated = now;
@@ -780,12 +592,7 @@ fn updated_virtual(
         }
         None => old.permissions.clone(),
     };
-    Ok(Row {
-        updated: now,
-        permissions,
-        data: row_model::check_update(table, &old.data, data)?,
-        ..old.clone()
-    })
+    Ok(Row { updated: now, permissions, data: row_model::check_update(table, &old.data, data)?, ..old.clone() })
 }
 
 /// A list request inside a transaction: the stored rows with the staged
