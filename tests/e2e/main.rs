@@ -1,1 +1,11 @@
-fn main() {}
+//! End-to-end tests: the real `arcade` binary on port 0, a temporary data
+//! directory, plain HTTP. All tests build into this one binary and share
+//! `util`.
+
+mod durability;
+mod events;
+mod permissions;
+mod queries;
+mod rest;
+mod transactions;
+mod util;

@@ -148,11 +148,9 @@ pub fn list(
     if !streaming {
         let mut ranked: Vec<Ranked> = heap.into_vec();
         ranked.sort();
-        let mut rows: Vec<Row> = ranked.into_iter().map(|r| r.row).collect();
-        if before {
-            rows.reverse();
-        }
-        page = rows.into_iter().skip(q.offset as usize).take(q.limit as usize).collect();
+        // Sorted closest to the cursor first (for cursorBefore the ranking is
+        // reversed); cut the page there, then restore the requested order.
+        page = ranked.into_iter().map(|r| r.row).skip(q.offset as usize).take(q.limit as usize).collect();
         if before {
             page.reverse();
         }
@@ -220,8 +218,8 @@ pub fn list_in_memory(
 fn effective_order(q: &ListQuery) -> Vec<(String, Direction)> {
     let mut order = q.order.clone();
     if !order.iter().any(|(a, _)| a == "$sequence") {
-        let dir = order.last().map(|(_, d)| *d).unwrap_or(Direction::Asc);
-        order.push(("$sequence".to_owned(), if q.order.is_empty() { Direction::Asc } else { dir }));
+        // Ties are broken by insertion order, whatever the direction.
+        order.push(("$sequence".to_owned(), Direction::Asc));
     }
     order
 }
@@ -264,10 +262,11 @@ fn plan(table: &Table, q: &ListQuery, order: &[(String, Direction)]) -> Source {
     if order.len() == 2
         && let Some(index) =
             table.indexes.iter().find(|i| i.status == IndexStatus::Available && i.columns.first() == Some(&order[0].0))
-        && order[0].1 == order[1].1
     {
-        // Index entries are ordered by value, then by seq: exactly the effective order.
-        return Source { plan: Plan::IndexOrder { index: index.key.clone() }, ordered: index.columns.len() == 1 };
+        // Entries of a one-column index are ordered by value, then by seq:
+        // exactly the effective order when ascending.
+        let ordered = index.columns.len() == 1 && order[0].1 == Direction::Asc;
+        return Source { plan: Plan::IndexOrder { index: index.key.clone() }, ordered };
     }
     Source { plan: Plan::TableScan, ordered: seq_order }
 }

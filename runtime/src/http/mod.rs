@@ -12,6 +12,7 @@ pub mod databases;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod log;
 pub mod rows;
 pub mod schema;
 pub mod teams;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/account", account::routes())
         .nest("/v1/teams", teams::routes())
         .merge(health::routes())
+        .merge(log::routes())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
