@@ -1,0 +1,165 @@
+//! Starting and stopping the `arcade` binary under test: a fresh data
+//! directory per server (removed afterwards), the port read from its
+//! `arcade listening on http://…` line, its log kept in a file for error
+//! messages, and a SIGTERM stop that must end in a clean exit.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::client::Endpoint;
+
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A directory under the system temp dir, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Result<TempDir> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = std::env::temp_dir().join(format!(
+            "arcade-bench-{label}-{}-{nanos}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(TempDir(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `arcade serve` that we started.
+pub struct Server {
+    child: Child,
+    pub endpoint: Endpoint,
+    pub durability: String,
+    log: PathBuf,
+    dir: TempDir,
+}
+
+impl Server {
+    /// Start `bin serve` on a free loopback port with a fresh data directory.
+    pub fn start(bin: &Path, durability: &str, key: &str) -> Result<Server> {
+        if !bin.exists() {
+            bail!("{} not found: build it with `cargo build --release -p arcade`", bin.display());
+        }
+        let dir = TempDir::new(durability)?;
+        let log = dir.path().join("server.log");
+        let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let mut child = Command::new(bin)
+            .args(["serve", "--data"])
+            .arg(dir.path().join("data"))
+            .args(["--listen", "127.0.0.1:0", "--durability", durability])
+            .env("ARCADE_API_KEY", key)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("no stdout pipe")?;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        // Reads the announcement, then keeps draining stdout so the server never blocks on it.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.trim().strip_prefix("arcade listening on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let url = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(u) => u,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("arcade did not announce its address within {START_TIMEOUT:?}; log:\n{}", tail(&log));
+            }
+        };
+        let endpoint = Endpoint::parse(&url, key)?;
+        Ok(Server { child, endpoint, durability: durability.to_owned(), log, dir })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The `--data` directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The last lines of the server's log.
+    pub fn log_tail(&self) -> String {
+        tail(&self.log)
+    }
+
+    /// SIGTERM, then wait for a clean exit (the server flushes first).
+    pub fn stop(&mut self) -> Result<Duration> {
+        let t0 = Instant::now();
+        if self.child.try_wait()?.is_some() {
+            bail!("arcade had already exited; log:\n{}", self.log_tail());
+        }
+        let pid = libc::pid_t::try_from(self.child.id()).context("pid out of range")?;
+        // SAFETY: kill(2) on the pid of a child we own and have not reaped yet.
+        if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+            bail!("cannot signal arcade: {}", std::io::Error::last_os_error());
+        }
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                if !status.success() {
+                    bail!("arcade exited with {status} after SIGTERM; log:\n{}", self.log_tail());
+                }
+                return Ok(t0.elapsed());
+            }
+            if t0.elapsed() > STOP_TIMEOUT {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                bail!("arcade did not stop within {STOP_TIMEOUT:?} of SIGTERM (killed); log:\n{}", self.log_tail());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// Size of a directory tree in bytes (for the report: what the data costs on disk).
+pub fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}

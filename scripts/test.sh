@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run every test: Rust unit and end-to-end tests, then the Node tests that
+# drive Arcade through the official Appwrite SDKs. Sets up what it needs
+# (npm packages from the committed lock file) and is quick when that is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "node packages (tests/node, from package-lock.json)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "node and npm are required (Node 20)" >&2
+  exit 1
+fi
+stamp=tests/node/node_modules/.arcade-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s tests/node/package-lock.json "$stamp"; then
+  npm ci --prefix tests/node --no-audit --no-fund
+  cp tests/node/package-lock.json "$stamp"
+else
+  echo "up to date"
+fi
+
+step "cargo build"
+cargo build --workspace --all-targets
+
+step "cargo test (unit + end-to-end)"
+cargo test --workspace
+
+step "node tests (appwrite web SDK 28, node-appwrite)"
+ARCADE_BIN="$PWD/target/debug/arcade" node --test --test-concurrency=1 tests/node/
