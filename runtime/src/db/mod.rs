@@ -13,6 +13,9 @@ pub mod ops;
 pub mod read;
 pub mod writer;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 

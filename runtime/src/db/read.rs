@@ -59,6 +59,8 @@ impl Access<'_> {
 pub struct Page {
     pub total: u64,
     pub rows: Vec<Row>,
+    /// Candidate rows read from the store to answer (for tests and tuning).
+    pub examined: u64,
 }
 
 /// How the planner decided to find candidates (exposed for tests and `EXPLAIN`-style checks).
@@ -114,7 +116,9 @@ pub fn list(
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
     let mut seen_after_cursor = 0u64;
 
+    let mut examined = 0u64;
     let mut visit = |row: Row| -> bool {
+        examined += 1;
         if !matches(&row) {
             return true;
         }
@@ -156,7 +160,7 @@ pub fn list(
         }
     }
     let total = if count_total { total.min(MAX_COUNT) } else { 0 };
-    Ok((Page { total, rows: page }, source.plan))
+    Ok((Page { total, rows: page, examined }, source.plan))
 }
 
 /// List rows already in memory (a transaction's view): filter, order, page.
@@ -167,6 +171,7 @@ pub fn list_in_memory(
     access: Access<'_>,
     count_total: bool,
 ) -> Result<Page, Exception> {
+    let examined = rows.len() as u64;
     let order = effective_order(q);
     let needs_system = q.filters.iter().any(|f| f.attributes().iter().any(|a| a.starts_with('$')));
     let cursor_key = match &q.cursor {
@@ -211,7 +216,7 @@ pub fn list_in_memory(
             .collect(),
         (None, _) => matched.into_iter().map(|(_, r)| r).skip(offset).take(limit).collect(),
     };
-    Ok(Page { total, rows })
+    Ok(Page { total, rows, examined })
 }
 
 /// The order actually applied: the requested one, then `$sequence` as tie-break.
