@@ -257,3 +257,42 @@ fn bulk_operations_are_atomic() {
     assert_eq!(left.body["total"], 1, "{}", left.body);
     assert_eq!(left.body["rows"][0]["$id"], "b5");
 }
+
+#[test]
+fn create_table_with_inline_columns_and_indexes() {
+    let s = Server::start();
+    let a = s.admin();
+    assert_eq!(a.post("/v1/tablesdb", json!({"databaseId": "main", "name": "Main"})).status, 201);
+    let r = a.post(
+        "/v1/tablesdb/main/tables",
+        json!({
+            "tableId": "players", "name": "Players", "permissions": ["read(\"any\")", "create(\"any\")"],
+            "columns": [
+                {"key": "name", "type": "varchar", "size": 20, "required": true},
+                {"key": "bio", "type": "text"},
+                {"key": "level", "type": "integer", "required": false, "min": 1, "default": 1},
+                {"key": "ratio", "type": "double", "required": false}
+            ],
+            "indexes": [{"key": "by_level", "type": "key", "columns": ["level"]}]
+        }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["columns"].as_array().map(Vec::len), Some(4));
+    assert_eq!(r.body["indexes"][0]["key"], "by_level");
+    let r = s
+        .guest()
+        .post("/v1/tablesdb/main/tables/players/rows", json!({"rowId": "p", "data": {"name": "zed", "ratio": 0.5}}));
+    assert_eq!((r.status, r.body["level"].clone()), (201, json!(1)), "{}", r.body);
+    let r = s.guest().list(
+        "/v1/tablesdb/main/tables/players/rows",
+        &[json!({"method": "equal", "attribute": "level", "values": [1]})],
+        &[],
+    );
+    assert_eq!(r.body["total"], 1);
+    a.post(
+        "/v1/tablesdb/main/tables",
+        json!({"tableId": "bad", "name": "Bad", "columns": [{"key": "x", "type": "point"}]}),
+    )
+    .assert_error(400, "column_type_invalid");
+    assert_eq!(a.get("/v1/tablesdb/main/tables/bad").status, 404, "a refused table is not half-created");
+}

@@ -43,7 +43,15 @@ async fn setup(dir: &std::path::Path) -> Db {
                 tx,
                 &who,
                 "d",
-                schema::TableSpec { id: "t", name: "T", permissions: &[], row_security: false, enabled: true },
+                schema::TableSpec {
+                    id: "t",
+                    name: "T",
+                    permissions: &[],
+                    row_security: false,
+                    enabled: true,
+                    columns: &[],
+                    indexes: &[],
+                },
             )
         },
     )

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::databases::simple_paging;
 use super::error::{ApiResult, InFlavor};
@@ -39,22 +39,101 @@ pub async fn create_table(
     let permissions = body.opt_strings("permissions")?.unwrap_or_default();
     let row_security = body.opt_bool(n.security)?.unwrap_or(false);
     let enabled = body.opt_bool("enabled")?.unwrap_or(true);
+    let columns = inline_columns(&body, n.columns)?;
+    let indexes = inline_indexes(&body, api)?;
     let who = caller.who;
     let t =
         s.db.write_exclusive(
             |_, _| Ok(()),
             move |tx, _, _| {
-                ops::create_table(
-                    tx,
-                    &who,
-                    &db,
-                    TableSpec { id: &id, name: &name, permissions: &permissions, row_security, enabled },
-                )
+                let spec = TableSpec {
+                    id: &id,
+                    name: &name,
+                    permissions: &permissions,
+                    row_security,
+                    enabled,
+                    columns: &columns,
+                    indexes: &indexes,
+                };
+                ops::create_table(tx, &who, &db, spec)
             },
         )
         .await
         .in_flavor(api.flavor)?;
     Ok(json(StatusCode::CREATED, &t.to_model(api.flavor)))
+}
+
+/// Appwrite 1.9's inline column definitions of `createTable`: objects with
+/// `key`, `type` and the options of that type's create route.
+fn inline_columns(body: &Map<String, Value>, name: &str) -> ApiResult<Vec<(ColumnType, Map<String, Value>)>> {
+    let Some(list) = body.get(name).filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let items = list.as_array().ok_or_else(|| Exception::invalid_param(name, "Value must be an array of objects"))?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let obj =
+            item.as_object().ok_or_else(|| Exception::invalid_param(name, "Value must be an array of objects"))?;
+        let kind = obj.opt_str("type")?.ok_or_else(|| Exception::invalid_param(name, "each column needs a type"))?;
+        let ty = match kind {
+            "varchar" | "text" | "mediumtext" | "longtext" => ColumnType::String,
+            "double" => ColumnType::Float,
+            other => ColumnType::from_path(other).ok_or_else(|| {
+                Exception::msg(
+                    ErrorType::ColumnTypeInvalid,
+                    format!("Column type '{other}' is not supported by Arcade"),
+                )
+            })?,
+        };
+        let mut obj = obj.clone();
+        if ty == ColumnType::String && !obj.contains_key("size") {
+            let size = match kind {
+                "text" => 16_383,
+                "mediumtext" | "longtext" => crate::model::column::MAX_STRING_SIZE,
+                _ => 255,
+            };
+            obj.insert("size".into(), Value::from(size));
+        }
+        obj.entry("required").or_insert(Value::Bool(false));
+        out.push((ty, obj));
+    }
+    Ok(out)
+}
+
+fn inline_indexes(body: &Map<String, Value>, api: Api) -> ApiResult<Vec<IndexSpec>> {
+    let Some(list) = body.get("indexes").filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let items =
+        list.as_array().ok_or_else(|| Exception::invalid_param("indexes", "Value must be an array of objects"))?;
+    items
+        .iter()
+        .map(|item| {
+            let obj = item
+                .as_object()
+                .ok_or_else(|| Exception::invalid_param("indexes", "Value must be an array of objects"))?;
+            index_spec(obj, api)
+        })
+        .collect()
+}
+
+fn index_spec(body: &Map<String, Value>, api: Api) -> ApiResult<IndexSpec> {
+    let key = body.req_str("key")?.to_owned();
+    if !id::is_valid(&key) {
+        return Err(Exception::invalid_param("key", id::INVALID_ID_MESSAGE).into());
+    }
+    let ty = body.req_str("type")?;
+    let ty = IndexType::parse(ty).ok_or_else(|| {
+        Exception::msg(
+            ErrorType::GeneralArgumentInvalid,
+            format!("Invalid `type` param: Arcade supports index types key and unique, not \"{ty}\""),
+        )
+    })?;
+    let columns = match body.opt_strings(api.names().columns)? {
+        Some(c) => c,
+        None => body
+            .opt_strings("columns")?
+            .or(body.opt_strings("attributes")?)
+            .ok_or_else(|| super::extract::missing(api.names().columns))?,
+    };
+    let orders = body.opt_strings("orders")?.unwrap_or_default();
+    Ok(IndexSpec { key, ty, columns, orders })
 }
 
 pub async fn list_tables(
@@ -218,20 +297,7 @@ pub async fn create_index(
     Body(body): Body,
 ) -> ApiResult<Response> {
     caller.who.require_scope("indexes.write").in_flavor(api.flavor)?;
-    let key = body.req_str("key")?.to_owned();
-    if !id::is_valid(&key) {
-        return Err(Exception::invalid_param("key", id::INVALID_ID_MESSAGE).into());
-    }
-    let ty = body.req_str("type")?;
-    let ty = IndexType::parse(ty).ok_or_else(|| {
-        Exception::msg(
-            ErrorType::GeneralArgumentInvalid,
-            format!("Invalid `type` param: Arcade supports index types key and unique, not \"{ty}\""),
-        )
-    })?;
-    let columns = body.opt_strings(api.names().columns)?.ok_or_else(|| super::extract::missing(api.names().columns))?;
-    let orders = body.opt_strings("orders")?.unwrap_or_default();
-    let spec = IndexSpec { key, ty, columns, orders };
+    let spec = index_spec(&body, api)?;
     let who = caller.who;
     let (db2, table2) = (db.clone(), table.clone());
     let index =

@@ -228,6 +228,11 @@ impl<'a> WriteTx<'a> {
         self.next_counter(keys::meta::NEXT_TID)
     }
 
+    /// A fresh internal index id (for indexes on tables that have no rows yet).
+    pub fn alloc_iid(&mut self) -> Result<u32, Exception> {
+        self.next_counter(keys::meta::NEXT_IID)
+    }
+
     // ---- rows ----
 
     pub fn row(&mut self, table: &Table, id: &str) -> Result<Option<Row>, Exception> {

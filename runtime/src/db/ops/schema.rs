@@ -105,6 +105,10 @@ pub struct TableSpec<'a> {
     pub permissions: &'a [String],
     pub row_security: bool,
     pub enabled: bool,
+    /// Columns created with the table (Appwrite 1.9's inline `columns`).
+    pub columns: &'a [(ColumnType, Map<String, Value>)],
+    /// Indexes created with the table (inline `indexes`).
+    pub indexes: &'a [IndexSpec],
 }
 
 const TABLE_PERMS: [Perm; 4] = [Perm::Create, Perm::Read, Perm::Update, Perm::Delete];
@@ -116,7 +120,7 @@ pub fn create_table(tx: &mut WriteTx<'_>, who: &Identity, db: &str, spec: TableS
     }
     let permissions = permission::normalize(spec.permissions, &TABLE_PERMS)?;
     let now = tx.now();
-    let t = Table {
+    let mut t = Table {
         id: spec.id.to_owned(),
         db: db.to_owned(),
         name: spec.name.to_owned(),
@@ -130,6 +134,36 @@ pub fn create_table(tx: &mut WriteTx<'_>, who: &Identity, db: &str, spec: TableS
         created: now,
         updated: now,
     };
+    for (ty, body) in spec.columns {
+        let col = Column::from_request(*ty, body, now)?;
+        if t.column(&col.key).is_some() {
+            return Err(Exception::with_id(ErrorType::ColumnAlreadyExists, &col.key));
+        }
+        if t.columns.len() >= MAX_COLUMNS {
+            return Err(Exception::with_id(ErrorType::ColumnLimitExceeded, &t.id));
+        }
+        t.columns.push(col);
+    }
+    for ix in spec.indexes {
+        if t.index(&ix.key).is_some() {
+            return Err(Exception::with_id(ErrorType::IndexAlreadyExists, &ix.key));
+        }
+        if t.indexes.len() >= MAX_INDEXES {
+            return Err(Exception::with_id(ErrorType::ColumnIndexInvalid, &ix.key));
+        }
+        let index = Index {
+            key: ix.key.clone(),
+            ty: ix.ty,
+            columns: ix.columns.clone(),
+            orders: ix.orders.clone(),
+            iid: tx.alloc_iid()?,
+            status: IndexStatus::Available,
+            created: now,
+            updated: now,
+        };
+        t.check_index(&index)?;
+        t.indexes.push(index);
+    }
     tx.put_table(&t, table_event(d.kind, &t, Action::Create, who))?;
     Ok(t)
 }
