@@ -151,3 +151,36 @@ fn team_roles_are_real() {
     assert_eq!(owner.delete(&format!("/v1/teams/red/memberships/{mid}")).status, 204);
     member.get(&format!("{rows}/plan")).assert_error(404, "row_not_found");
 }
+
+#[test]
+fn labels_from_the_users_api_grant_roles() {
+    let s = Server::start();
+    let a = s.admin();
+    setup_table(&a, "vault", &[], true, &[("string", json!({"key": "loot", "size": 10, "required": false}))]);
+    let r = a.post(
+        "/v1/users",
+        json!({"userId": "vip1", "email": "vip1@example.com", "password": "password123", "name": "V"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = a.post("/v1/users/vip1/sessions", json!({}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let token = r.body["secret"].as_str().unwrap().to_owned();
+    assert!(!token.is_empty(), "sessions made with a key return their secret");
+    let vip = s.guest().header("X-Appwrite-Session", &token);
+    let rows = "/v1/tablesdb/main/tables/vault/rows";
+    assert_eq!(
+        a.post(rows, json!({"rowId": "gold", "data": {"loot": "gold"}, "permissions": ["read(\"label:vip\")"]})).status,
+        201
+    );
+    vip.get(&format!("{rows}/gold")).assert_error(404, "row_not_found");
+    let r = a.put("/v1/users/vip1/labels", json!({"labels": ["vip"]}));
+    assert_eq!(r.body["labels"], json!(["vip"]), "{}", r.body);
+    assert_eq!(vip.get(&format!("{rows}/gold")).status, 200, "the label's role applies at once");
+    // Blocking the user ends its access.
+    assert_eq!(a.patch("/v1/users/vip1/status", json!({"status": false})).status, 200);
+    vip.get(&format!("{rows}/gold")).assert_error(403, "user_blocked");
+    assert_eq!(a.get("/v1/users").body["total"], 1);
+    assert_eq!(a.delete("/v1/users/vip1").status, 204);
+    a.get("/v1/users/vip1").assert_error(404, "user_not_found");
+    s.guest().get("/v1/users").assert_error(401, "general_unauthorized_scope");
+}

@@ -51,7 +51,7 @@ fn user_of(who: &Identity) -> Result<&User, Exception> {
     })
 }
 
-fn check_password(password: &str) -> Result<(), Exception> {
+pub(crate) fn check_password(password: &str) -> Result<(), Exception> {
     let n = password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
         return Err(Exception::invalid_param(
@@ -62,7 +62,7 @@ fn check_password(password: &str) -> Result<(), Exception> {
     Ok(())
 }
 
-async fn hash(password: String) -> Result<String, Exception> {
+pub(crate) async fn hash(password: String) -> Result<String, Exception> {
     tokio::task::spawn_blocking(move || secrets::hash_password(&password))
         .await
         .map_err(Exception::internal)?
@@ -96,7 +96,7 @@ async fn get_account(caller: Caller) -> ApiResult<Response> {
 }
 
 /// The response to a new session: the model, cookies and `X-Fallback-Cookies`.
-fn session_response(s: &AppState, session: &Session, secret: &str, for_key: bool) -> Response {
+pub(crate) fn session_response(s: &AppState, session: &Session, secret: &str, for_key: bool) -> Response {
     let token = secrets::encode_session(&session.user_id, secret);
     let model = session.to_model(true, if for_key { &token } else { "" });
     let mut resp = json(StatusCode::CREATED, &model);
@@ -124,7 +124,7 @@ fn refuse_if_signed_in(caller: &Caller) -> Result<(), Exception> {
     Ok(())
 }
 
-fn new_session(s: &AppState, caller: &Caller, user_id: &str, provider: &str) -> (NewSession, String) {
+pub(crate) fn new_session(s: &AppState, caller: &Caller, user_id: &str, provider: &str) -> (NewSession, String) {
     let secret = secrets::new_secret();
     let new = NewSession {
         user_id: user_id.to_owned(),
@@ -180,7 +180,7 @@ fn current_session_id(who: &Identity) -> Option<&str> {
     }
 }
 
-fn sessions_of(s: &AppState, user_id: &str) -> Result<Vec<Session>, Exception> {
+pub(crate) fn sessions_of(s: &AppState, user_id: &str) -> Result<Vec<Session>, Exception> {
     let mut out = Vec::new();
     for key in s.db.store().auth_keys(&keys::auth::user_sessions(user_id))? {
         let sid = key.rsplit(|b| *b == 0).next().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
@@ -339,7 +339,7 @@ async fn update_prefs(State(s): State<AppState>, caller: Caller, Body(body): Bod
 }
 
 async fn block(State(s): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    change(&s, &caller, AccountChange::Block).await
+    change(&s, &caller, AccountChange::Status(false)).await
 }
 
 async fn empty_logs(caller: Caller) -> ApiResult<Response> {

@@ -17,6 +17,7 @@ pub mod rows;
 pub mod schema;
 pub mod teams;
 pub mod transactions;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/databases", databases::routes(Api::LEGACY))
         .nest("/v1/account", account::routes())
         .nest("/v1/teams", teams::routes())
+        .nest("/v1/users", users::routes())
         .merge(health::routes())
         .merge(log::routes())
         .fallback(error::not_found)

@@ -141,8 +141,10 @@ pub enum AccountChange {
     Email(String),
     PasswordHash(String),
     Prefs(Map<String, Value>),
-    /// Blocks the account (`PATCH /account/status`).
-    Block,
+    /// Blocks the account (`PATCH /account/status`) or, from the Users API, sets it.
+    Status(bool),
+    /// The user's labels (Users API only), which grant `label:<name>` roles.
+    Labels(Vec<String>),
 }
 
 pub fn update_user(tx: &mut WriteTx<'_>, user_id: &str, change: &AccountChange) -> Result<User, Exception> {
@@ -176,13 +178,42 @@ pub fn update_user(tx: &mut WriteTx<'_>, user_id: &str, change: &AccountChange) 
             user.prefs = p.clone();
             "prefs"
         }
-        AccountChange::Block => {
-            user.status = false;
+        AccountChange::Status(on) => {
+            user.status = *on;
             "status"
+        }
+        AccountChange::Labels(labels) => {
+            user.labels = labels.clone();
+            "labels"
         }
     };
     user.updated = now;
     tx.put_auth(keys::auth::user(&user.id), &user)?;
     tx.emit(user_event(&user, Action::Update, Some(attribute)))?;
+    Ok(user)
+}
+
+/// Delete a user with its sessions and team memberships (`DELETE /v1/users/{id}`).
+pub fn delete_user(
+    tx: &mut WriteTx<'_>,
+    user_id: &str,
+    sessions: &[String],
+    memberships: &[crate::model::account::Membership],
+) -> Result<User, Exception> {
+    let user: User = tx.auth(&keys::auth::user(user_id))?.ok_or_else(|| Exception::new(ErrorType::UserNotFound))?;
+    for sid in sessions {
+        delete_session(tx, user_id, sid)?;
+    }
+    for m in memberships {
+        tx.remove_auth(keys::auth::membership(&m.id));
+        tx.remove_auth(keys::auth::team_membership(&m.team_id, &m.id));
+        tx.remove_auth(keys::auth::user_membership(&m.user_id, &m.id));
+        tx.remove_auth(keys::auth::member_pair(&m.team_id, &m.user_id));
+    }
+    if !user.email.is_empty() {
+        tx.remove_auth(keys::auth::email(&user.email));
+    }
+    tx.remove_auth(keys::auth::user(user_id));
+    tx.emit(user_event(&user, Action::Delete, None))?;
     Ok(user)
 }
