@@ -5,6 +5,8 @@
 //! committed events straight from the store up to the writer's watermark and
 //! then waits for the watermark to move.
 
+use std::sync::Arc;
+
 use tokio::sync::watch;
 
 use super::Db;
@@ -45,19 +47,10 @@ impl Tail {
     }
 
     /// The next events after the cursor, waiting until there is at least one.
-    pub async fn next(&mut self) -> Result<Vec<Event>, TailError> {
+    pub async fn next(&mut self) -> Result<Vec<Arc<Event>>, TailError> {
         loop {
-            let upto = *self.watermark.borrow_and_update();
-            if upto > self.after {
-                let events = self
-                    .db
-                    .store()
-                    .events_after(self.after, upto, TAIL_BATCH)
-                    .map_err(|e| TailError::Store(e.into()))?
-                    .map_err(TailError::Trimmed)?;
-                if let Some(last) = events.last() {
-                    self.after = last.seq;
-                }
+            let events = self.try_next()?;
+            if !events.is_empty() {
                 return Ok(events);
             }
             if self.watermark.changed().await.is_err() {
@@ -66,18 +59,30 @@ impl Tail {
         }
     }
 
-    /// The events available now, without waiting (possibly none).
-    pub fn try_next(&mut self) -> Result<Vec<Event>, TailError> {
+    /// The events available now, without waiting (possibly none): from the
+    /// in-memory ring when it still holds them, else from the store.
+    pub fn try_next(&mut self) -> Result<Vec<Arc<Event>>, TailError> {
         let upto = *self.watermark.borrow_and_update();
         if upto <= self.after {
             return Ok(Vec::new());
         }
-        let events = self
-            .db
-            .store()
-            .events_after(self.after, upto, TAIL_BATCH)
-            .map_err(|e| TailError::Store(e.into()))?
-            .map_err(TailError::Trimmed)?;
+        // Retention applies to the ring too: a reader behind the log's start must refetch.
+        let first = self.db.store().first_seq().map_err(|e| TailError::Store(e.into()))?;
+        if self.after + 1 < first {
+            return Err(TailError::Trimmed(crate::store::log::Trimmed { first_available: first }));
+        }
+        let events = match self.db.bus().recent(self.after, upto, TAIL_BATCH) {
+            Some(events) if !events.is_empty() => events,
+            _ => self
+                .db
+                .store()
+                .events_after(self.after, upto, TAIL_BATCH)
+                .map_err(|e| TailError::Store(e.into()))?
+                .map_err(TailError::Trimmed)?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        };
         if let Some(last) = events.last() {
             self.after = last.seq;
         }

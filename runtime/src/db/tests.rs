@@ -187,7 +187,8 @@ async fn retention_trims_and_says_so() {
     let mut tail = db.tail(0);
     match tail.try_next() {
         Err(TailError::Trimmed(t)) => assert_eq!(t.first_available, last - 9),
-        other => panic!("expected a trimmed error, got {other:?}"),
+        Err(other) => panic!("expected a trimmed error, got {other:?}"),
+        Ok(events) => panic!("expected a trimmed error, got {} events", events.len()),
     }
     let mut tail = db.tail(last - 10);
     assert_eq!(tail.try_next().unwrap().len(), 10);

@@ -159,9 +159,7 @@ impl Writer {
                 };
                 match flushed {
                     Ok(()) => {
-                        if let Some(last) = events.last() {
-                            self.bus.publish(last.seq);
-                        }
+                        self.bus.publish_events(events);
                         Ok(())
                     }
                     Err(e) => Err(Exception::internal(format!("flush failed, writes not acknowledged: {e}"))),
