@@ -27,4 +27,4 @@ step "cargo test (unit + end-to-end)"
 cargo test --workspace
 
 step "node tests (appwrite web SDK 28, node-appwrite)"
-ARCADE_BIN="$PWD/target/debug/arcade" node --test --test-concurrency=1 tests/node/
+ARCADE_BIN="$PWD/target/debug/arcade" node --test --test-force-exit --test-concurrency=1 tests/node/

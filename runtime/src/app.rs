@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::db::writer::Durability;
 use crate::http::{self, AppState};
+use crate::realtime::Realtime;
 use crate::store::{Store, StoreOptions};
 
 /// The API key file inside the data directory.
@@ -45,11 +46,10 @@ pub async fn run(
     }
     let secret = store.secret()?;
     let db = Db::start(store, config.durability)?;
-    let state = AppState {
-        db: db.clone(),
-        auth: Arc::new(Authenticator::new(api_key, &secret)),
-        config: Arc::new(config.clone()),
-    };
+    let auth = Arc::new(Authenticator::new(api_key, &secret));
+    let config_arc = Arc::new(config.clone());
+    let realtime = Realtime::start(db.clone(), auth.clone(), config_arc.clone());
+    let state = AppState { db: db.clone(), auth, config: config_arc, realtime: realtime.clone() };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let upkeep = tokio::spawn(crate::db::maintenance::run(db.clone(), config.retention.clone(), stop_rx));
 
@@ -57,7 +57,19 @@ pub async fn run(
     println!("arcade listening on http://{addr}");
     tracing::info!(%addr, project = %config.project, durability = ?config.durability, "serving");
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let rt = realtime.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // WebSockets are not requests: tell them to close (1001) right away.
+        rt.shutdown();
+    };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    for _ in 0..50 {
+        if realtime.shared.metrics.connections.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     tracing::info!("shutting down: requests finished, flushing the store");
     let _ = stop_tx.send(true);

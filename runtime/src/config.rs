@@ -20,6 +20,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub limits: Limits,
     pub retention: Retention,
+    pub realtime: crate::realtime::limits::RealtimeLimits,
 }
 
 /// Explicit bounds on what one request may ask for.
@@ -64,6 +65,7 @@ impl Config {
             allowed_origins: Vec::new(),
             limits: Limits::default(),
             retention: Retention::default(),
+            realtime: Default::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! A layer uses only the layers below it:
-//! `model` < `store`, `events` < `auth` < `db` < `http` < `app`.
+//! `model` < `store`, `events` < `auth` < `db` < `http`, `realtime` < `app`.
 //!
 //! - [`model`]: plain types and rules (rows, columns, permissions, queries,
 //!   events, Appwrite's error catalogue). No I/O.
@@ -15,6 +15,8 @@
 //! - [`db`]: the single writer (group commit), one module per area of write
 //!   operations, the read path with its query planner, log tailing, upkeep.
 //! - [`http`]: Appwrite's REST API on axum.
+//! - [`realtime`]: Appwrite's `/v1/realtime` WebSocket over the event log,
+//!   permission-filtered, with replay from any log position.
 //! - [`app`]: wiring and shutdown; [`config`] and [`shutdown`] support it.
 //!
 //! Design decisions worth knowing before changing anything:
@@ -32,5 +34,6 @@ pub mod db;
 pub mod events;
 pub mod http;
 pub mod model;
+pub mod realtime;
 pub mod shutdown;
 pub mod store;

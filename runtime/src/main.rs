@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use arcade::config::{Config, Limits, Retention};
 use arcade::db::writer::Durability;
+use arcade::realtime::limits::RealtimeLimits;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -54,6 +55,12 @@ struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, default_value_t = Limits::default().max_body_bytes)]
     max_body_bytes: usize,
+    /// New realtime connections per minute per IP (0: unlimited).
+    #[arg(long, default_value_t = RealtimeLimits::default().connects_per_minute)]
+    realtime_connects_per_minute: u32,
+    /// Realtime messages per minute per connection (0: unlimited).
+    #[arg(long, default_value_t = RealtimeLimits::default().messages_per_minute)]
+    realtime_messages_per_minute: u32,
 }
 
 fn main() -> ExitCode {
@@ -96,6 +103,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_origins: args.allowed_origins,
         limits: Limits { max_body_bytes: args.max_body_bytes, ..Limits::default() },
         retention: Retention { max_events: args.retention_events, max_age_seconds: args.retention_seconds },
+        realtime: RealtimeLimits {
+            connects_per_minute: args.realtime_connects_per_minute,
+            messages_per_minute: args.realtime_messages_per_minute,
+        },
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| {
         anyhow::anyhow!(

@@ -25,7 +25,21 @@ use crate::model::time;
 pub const MAX_PAGE: usize = 1000;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/arcade/events", get(list))
+    Router::new().route("/v1/arcade/events", get(list)).route("/v1/arcade/metrics", get(metrics))
+}
+
+/// `GET /v1/arcade/metrics` (API keys): counters of the realtime service and the log.
+async fn metrics(State(s): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    if !caller.who.is_key() {
+        return Err(
+            Exception::msg(ErrorType::GeneralUnauthorizedScope, "Metrics are readable with an API key only.").into()
+        );
+    }
+    let body = json!({
+        "realtime": s.realtime.metrics(),
+        "log": { "watermark": s.db.bus().watermark(), "events": s.db.store().event_count() },
+    });
+    Ok(json(StatusCode::OK, &body))
 }
 
 /// An event as a client sees it, plus its log fields.

@@ -37,6 +37,7 @@ pub struct AppState {
     pub db: Db,
     pub auth: Arc<Authenticator>,
     pub config: Arc<Config>,
+    pub realtime: crate::realtime::Realtime,
 }
 
 /// Which of the two database APIs a route belongs to.
@@ -95,6 +96,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/users", users::routes())
         .merge(health::routes())
         .merge(log::routes())
+        .route("/v1/realtime", axum::routing::get(crate::realtime::conn::handler))
+        .route("/v1/realtime/realtime", axum::routing::get(crate::realtime::conn::handler))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)

@@ -1,0 +1,351 @@
+//! One WebSocket connection: the upgrade, the checks Appwrite makes at open
+//! (project, origin, rate, credentials), then a loop that answers the
+//! client's messages and writes whatever the dispatcher queued, several
+//! frames per socket write.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use futures_util::SinkExt;
+
+use super::Shared;
+use super::hub::{Conn, ConnId, MAX_CHANNELS, MAX_SUBSCRIPTIONS};
+use super::limits::Window;
+use super::outbox::Outbox;
+use super::protocol::{self, ClientMessage, Subscription};
+use crate::auth::{Credentials, Identity};
+use crate::http::AppState;
+use crate::http::extract::{header, session_token};
+use crate::model::exception::Exception;
+use crate::model::time;
+
+/// Close codes.
+const POLICY: u16 = 1008;
+const TRY_LATER: u16 = 1013;
+const GOING_AWAY: u16 = 1001;
+
+pub async fn handler(
+    ws: WebSocketUpgrade,
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let shared = s.realtime.shared.clone();
+    let query = uri.query().map(str::to_owned);
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(super::outbox::MAX_BYTES * 2)
+        .max_message_size(protocol::MAX_INBOUND_BYTES)
+        .max_frame_size(protocol::MAX_INBOUND_BYTES)
+        .on_upgrade(move |socket| run(shared, socket, headers, query, addr.ip()))
+}
+
+async fn send_text(ws: &mut WebSocket, text: String) -> bool {
+    ws.send(Message::Text(text.into())).await.is_ok()
+}
+
+async fn refuse(mut ws: WebSocket, code: u16, message: &str) {
+    let _ = send_text(&mut ws, protocol::error(code, message)).await;
+    let close = if code == TRY_LATER { TRY_LATER } else { POLICY };
+    let _ = ws
+        .send(Message::Close(Some(CloseFrame {
+            code: close,
+            reason: Utf8Bytes::from(message.chars().take(100).collect::<String>()),
+        })))
+        .await;
+}
+
+/// The identity the open request carries (API keys do not apply to realtime, as in Appwrite).
+fn identify(shared: &Shared, headers: &HeaderMap, jwt: Option<String>) -> Result<Identity, Exception> {
+    let creds = Credentials {
+        key: None,
+        session: session_token(headers, &shared.config.project),
+        jwt: jwt.or_else(|| header(headers, "x-appwrite-jwt")),
+    };
+    shared.auth.identify(shared.db.store(), &creds, time::now_ms())
+}
+
+fn subscription(
+    id: String,
+    requested: &[String],
+    queries: Vec<String>,
+    user: Option<&str>,
+) -> Result<Subscription, Exception> {
+    if requested.len() > MAX_CHANNELS {
+        return Err(Exception::msg(
+            crate::model::exception::ErrorType::RealtimeMessageFormatInvalid,
+            format!("A subscription may name at most {MAX_CHANNELS} channels."),
+        ));
+    }
+    let filters = protocol::compile_queries(&queries)?;
+    Ok(Subscription { id, channels: protocol::convert_channels(requested, user), queries, filters })
+}
+
+async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: Option<String>, ip: IpAddr) {
+    let limits = shared.config.realtime.clone();
+    if !shared.connects.allow(ip, limits.connects_per_minute) {
+        return refuse(ws, TRY_LATER, "Too many requests").await;
+    }
+    let open = match protocol::parse_open(query.as_deref()) {
+        Ok(o) => o,
+        Err(e) => return refuse(ws, POLICY, &e.message).await,
+    };
+    let project = header(&headers, "x-appwrite-project").or(open.project.clone());
+    if project.as_deref() != Some(shared.config.project.as_str()) {
+        return refuse(ws, POLICY, "Missing or unknown project ID").await;
+    }
+    if let Some(origin) = header(&headers, "origin")
+        && !crate::http::cors::origin_allowed(&shared.config, &origin)
+    {
+        let host = origin.split("://").nth(1).unwrap_or(&origin).to_owned();
+        let msg = format!(
+            "Invalid Origin. Register your new client ({host}) as a new Web platform on your project console dashboard"
+        );
+        return refuse(ws, POLICY, &msg).await;
+    }
+    let who = match identify(&shared, &headers, open.jwt.clone()) {
+        Ok(w) => w,
+        Err(e) => return refuse(ws, e.code(), &e.message).await,
+    };
+    let (user_id, session_id) = match &who {
+        Identity::User { user, session_id, .. } => (Some(user.id.clone()), Some(session_id.clone())),
+        _ => (None, None),
+    };
+    let roles = match &who {
+        Identity::User { roles, .. } => roles.clone(),
+        _ => vec!["any".to_owned(), "guests".to_owned()],
+    };
+
+    // URL subscriptions (protocols A and B).
+    let mut subs = Vec::new();
+    let mut requested = HashMap::new();
+    let mut slots = BTreeMap::new();
+    let mut all_channels: Vec<String> = Vec::new();
+    for (slot, (channels, queries)) in &open.slots {
+        let id = protocol::minted_id(channels, queries);
+        let sub = match subscription(id.clone(), channels, queries.clone(), user_id.as_deref()) {
+            Ok(s) => s,
+            Err(e) => return refuse(ws, POLICY, &e.message).await,
+        };
+        for c in &sub.channels {
+            if !all_channels.contains(c) {
+                all_channels.push(c.clone());
+            }
+        }
+        slots.insert(*slot, id.clone());
+        requested.insert(id, channels.clone());
+        subs.push(sub);
+    }
+    let url_subscribed = !subs.is_empty();
+    let outbox = Arc::new(Outbox::default());
+    let replay_now = open.since.filter(|_| url_subscribed);
+    let conn = Conn {
+        roles,
+        user_id,
+        session_id,
+        subs,
+        requested,
+        outbox: outbox.clone(),
+        live: replay_now.is_none(),
+        pending_since: open.since.filter(|_| !url_subscribed),
+    };
+    let (id, processed) = match shared.hub.lock() {
+        Ok(mut hub) => (hub.register(conn), hub.processed),
+        Err(_) => return,
+    };
+    shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+    let user_model = who.user().map(|u| u.to_model());
+    if send_text(&mut ws, protocol::connected(&all_channels, &slots, user_model, processed)).await {
+        if let Some(since) = replay_now {
+            tokio::spawn(super::dispatch::replay(shared.clone(), id, since));
+        }
+        serve(&shared, &mut ws, id, &outbox, &limits).await;
+    }
+    if let Ok(mut hub) = shared.hub.lock() {
+        hub.remove(id);
+    }
+    shared.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Why the connection loop ended.
+enum End {
+    ClientGone,
+    SlowConsumer,
+    Shutdown,
+}
+
+async fn serve(
+    shared: &Arc<Shared>,
+    ws: &mut WebSocket,
+    id: ConnId,
+    outbox: &Outbox,
+    limits: &super::limits::RealtimeLimits,
+) {
+    let mut stop = shared.stop.clone();
+    let mut window = Window::new();
+    let end = loop {
+        tokio::select! {
+            msg = ws.recv() => {
+                let Some(Ok(msg)) = msg else { break End::ClientGone };
+                let text = match msg {
+                    Message::Text(t) => t.to_string(),
+                    Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+                    Message::Close(_) => break End::ClientGone,
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                };
+                if !window.allow(limits.messages_per_minute) {
+                    if !send_text(ws, protocol::error(TRY_LATER, "Too many messages.")).await {
+                        break End::ClientGone;
+                    }
+                    continue;
+                }
+                let reply = handle(shared, id, &text);
+                if !send_text(ws, reply).await {
+                    break End::ClientGone;
+                }
+            }
+            _ = outbox.ready() => {
+                let (frames, overflowed) = outbox.drain();
+                if overflowed {
+                    break End::SlowConsumer;
+                }
+                let mut ok = true;
+                for f in frames {
+                    match Utf8Bytes::try_from(f) {
+                        Ok(t) => {
+                            if ws.feed(Message::Text(t)).await.is_err() {
+                                ok = false;
+                                break;
+                            }
+                        }
+                        Err(_) => continue,
+                    }
+                }
+                if !ok || ws.flush().await.is_err() {
+                    break End::ClientGone;
+                }
+            }
+            _ = stop.changed() => break End::Shutdown,
+        }
+    };
+    match end {
+        End::ClientGone => {}
+        End::SlowConsumer => {
+            shared.metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
+            let last = shared.hub.lock().map(|h| h.processed).unwrap_or(0);
+            let reason = "Slow consumer: too far behind. Reconnect with ?since=<last seq> to resume.";
+            let _ = send_text(ws, protocol::error(TRY_LATER, &format!("{reason} (server position {last})"))).await;
+            let _ = ws
+                .send(Message::Close(Some(CloseFrame {
+                    code: TRY_LATER,
+                    reason: Utf8Bytes::from_static("slow consumer"),
+                })))
+                .await;
+        }
+        End::Shutdown => {
+            let _ = ws
+                .send(Message::Close(Some(CloseFrame {
+                    code: GOING_AWAY,
+                    reason: Utf8Bytes::from_static("server shutting down"),
+                })))
+                .await;
+        }
+    }
+}
+
+/// Answer one client message (the reply frame).
+fn handle(shared: &Arc<Shared>, id: ConnId, text: &str) -> String {
+    let msg = match protocol::parse_message(text) {
+        Ok(m) => m,
+        Err(e) => return protocol::error(e.code(), &e.message),
+    };
+    match msg {
+        ClientMessage::Ping => protocol::pong(),
+        ClientMessage::Presence => protocol::error(1003, "Presence is not supported by Arcade."),
+        ClientMessage::Authentication { session } => authenticate(shared, id, &session),
+        ClientMessage::Subscribe(items) => {
+            let Ok(mut hub) = shared.hub.lock() else { return protocol::error(500, "Server Error") };
+            let Some(conn) = hub.conns.get(&id) else { return protocol::error(500, "Server Error") };
+            let user = conn.user_id.clone();
+            let existing = conn.subs.len();
+            let new_ids = items
+                .iter()
+                .filter(|i| i.id.as_ref().is_none_or(|sid| !conn.subs.iter().any(|s| &s.id == sid)))
+                .count();
+            if existing + new_ids > MAX_SUBSCRIPTIONS {
+                return protocol::error(
+                    1003,
+                    &format!("A connection may hold at most {MAX_SUBSCRIPTIONS} subscriptions."),
+                );
+            }
+            let mut built = Vec::with_capacity(items.len());
+            for item in items {
+                let sid = item.id.unwrap_or_else(crate::model::id::unique);
+                match subscription(sid, &item.channels, item.queries, user.as_deref()) {
+                    Ok(sub) => built.push((sub, item.channels)),
+                    Err(e) => return protocol::error(e.code(), &e.message),
+                }
+            }
+            let ids: Vec<String> = built.iter().map(|(s, _)| s.id.clone()).collect();
+            for (sub, requested) in built {
+                hub.upsert(id, sub, requested);
+            }
+            let Some(conn) = hub.conns.get_mut(&id) else { return protocol::error(500, "Server Error") };
+            if let Some(since) = conn.pending_since.take() {
+                conn.live = false;
+                tokio::spawn(super::dispatch::replay(shared.clone(), id, since));
+            }
+            let subs: Vec<&Subscription> = conn.subs.iter().filter(|s| ids.contains(&s.id)).collect();
+            protocol::response_subscribe(&subs)
+        }
+        ClientMessage::Unsubscribe(ids) => {
+            let Ok(mut hub) = shared.hub.lock() else { return protocol::error(500, "Server Error") };
+            let results: Vec<(String, bool)> = ids
+                .into_iter()
+                .map(|sid| {
+                    let removed = hub.unsubscribe(id, &sid);
+                    (sid, removed)
+                })
+                .collect();
+            protocol::response_unsubscribe(&results)
+        }
+        ClientMessage::Resume { since } => {
+            let Ok(mut hub) = shared.hub.lock() else { return protocol::error(500, "Server Error") };
+            let Some(conn) = hub.conns.get_mut(&id) else { return protocol::error(500, "Server Error") };
+            if !conn.live {
+                return protocol::error(1003, "A replay is already running on this connection.");
+            }
+            conn.live = false;
+            tokio::spawn(super::dispatch::replay(shared.clone(), id, since));
+            r#"{"type":"response","data":{"to":"resume","success":true,"started":true}}"#.to_owned()
+        }
+    }
+}
+
+fn authenticate(shared: &Arc<Shared>, id: ConnId, token: &str) -> String {
+    let invalid = || protocol::error(1003, "Session is not valid.");
+    let now = time::now_ms();
+    let session = match shared.auth.session_for_token(shared.db.store(), token, now) {
+        Ok(Some(s)) => s,
+        _ => return invalid(),
+    };
+    let creds = Credentials { key: None, session: Some(token.to_owned()), jwt: None };
+    let who = match shared.auth.identify(shared.db.store(), &creds, now) {
+        Ok(w @ Identity::User { .. }) => w,
+        _ => return invalid(),
+    };
+    let Ok(mut hub) = shared.hub.lock() else { return protocol::error(500, "Server Error") };
+    let Some(conn) = hub.conns.get_mut(&id) else { return protocol::error(500, "Server Error") };
+    conn.roles = who.roles().to_vec();
+    conn.user_id = who.user_id().map(str::to_owned);
+    conn.session_id = Some(session.id);
+    hub.rebind(id);
+    protocol::response_authentication(who.user().map(|u| u.to_model()).unwrap_or_default())
+}
