@@ -53,7 +53,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-fn deliver(shared: &Shared, events: &[Arc<Event>]) {
+pub(crate) fn deliver(shared: &Shared, events: &[Arc<Event>]) {
     let Ok(mut hub) = shared.hub.lock() else { return };
     let started = Instant::now();
     let mut deliveries = 0u64;

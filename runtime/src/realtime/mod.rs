@@ -21,6 +21,9 @@ pub mod limits;
 pub mod outbox;
 pub mod protocol;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 

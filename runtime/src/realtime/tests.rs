@@ -1,0 +1,288 @@
+//! Randomized check of realtime delivery against an independent model of
+//! Appwrite's rules: over random roles, table and row permissions, channels
+//! and actions (creates, updates that change permissions, increments,
+//! deletes), no connection ever receives an event it may not read, and every
+//! event it may read on a channel it subscribed to reaches it exactly once.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+use super::hub::{Conn, ConnId, Hub};
+use super::outbox::Outbox;
+use super::protocol::{self, Subscription};
+use super::{Metrics, Shared, dispatch};
+use crate::auth::{Authenticator, Identity, KeyScopes};
+use crate::config::Config;
+use crate::db::Db;
+use crate::db::ops::{rows, schema};
+use crate::db::writer::Durability;
+use crate::model::catalog::DbKind;
+use crate::model::column::ColumnType;
+use crate::store::{Store, StoreOptions};
+
+const ROLES: [&str; 6] = ["any", "guests", "users", "user:u1", "user:u2", "team:red"];
+const CHANNELS: [&str; 9] = [
+    "rows",
+    "documents",
+    "databases.d.tables.t0.rows",
+    "databases.d.tables.t1.rows",
+    "tablesdb.d.tables.t0.rows.r1",
+    "databases.d.collections.t1.documents.r2",
+    "rows.delete",
+    "databases.d.tables.t0.rows.update",
+    "account",
+];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Create { table: usize, row: usize, readers: Vec<usize> },
+    SetReaders { table: usize, row: usize, readers: Vec<usize> },
+    Bump { table: usize, row: usize },
+    Delete { table: usize, row: usize },
+}
+
+#[derive(Debug, Clone)]
+struct Who {
+    /// Indexes into ROLES of the roles this connection holds (besides `any`).
+    roles: Vec<usize>,
+    channels: Vec<usize>,
+}
+
+fn who() -> impl Strategy<Value = Who> {
+    let identity = prop_oneof![
+        Just(vec![1]),       // guest
+        Just(vec![2, 3]),    // user u1
+        Just(vec![2, 4]),    // user u2
+        Just(vec![2, 3, 5]), // user u1 in team red
+    ];
+    (identity, prop::collection::vec(0..CHANNELS.len(), 1..4)).prop_map(|(roles, channels)| Who { roles, channels })
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let readers = prop::collection::vec(0..ROLES.len(), 0..3);
+    prop_oneof![
+        (0..2usize, 0..4usize, readers.clone()).prop_map(|(table, row, readers)| Op::Create { table, row, readers }),
+        (0..2usize, 0..4usize, readers).prop_map(|(table, row, readers)| Op::SetReaders { table, row, readers }),
+        (0..2usize, 0..4usize).prop_map(|(table, row)| Op::Bump { table, row }),
+        (0..2usize, 0..4usize).prop_map(|(table, row)| Op::Delete { table, row }),
+    ]
+}
+
+fn key() -> Identity {
+    Identity::Key { id: "t".into(), scopes: KeyScopes::All }
+}
+
+/// Table t0: row security, table read for team:red. Table t1: no row security, table read for users.
+fn table_readers(table: usize) -> (&'static [&'static str], bool) {
+    if table == 0 { (&["team:red"], true) } else { (&["users"], false) }
+}
+
+async fn setup(dir: &std::path::Path) -> Db {
+    let store = Arc::new(Store::open(dir, &StoreOptions::default()).unwrap());
+    let db = Db::start(store, Durability::Relaxed).unwrap();
+    let w = key();
+    db.write_exclusive(
+        |_, _| Ok(()),
+        move |tx, _, _| schema::create_database(tx, &w, "d", "D", true, DbKind::TablesDb),
+    )
+    .await
+    .unwrap();
+    for t in 0..2 {
+        let (readers, row_security) = table_readers(t);
+        let perms: Vec<String> = readers.iter().map(|r| format!("read(\"{r}\")")).collect();
+        let w = key();
+        db.write_exclusive(
+            |_, _| Ok(()),
+            move |tx, _, _| {
+                let spec = schema::TableSpec {
+                    id: &format!("t{t}"),
+                    name: "T",
+                    permissions: &perms,
+                    row_security,
+                    enabled: true,
+                    columns: &[],
+                    indexes: &[],
+                };
+                schema::create_table(tx, &w, "d", spec)
+            },
+        )
+        .await
+        .unwrap();
+        let w = key();
+        let body: Map<String, Value> = json!({"key": "n", "required": false}).as_object().cloned().unwrap();
+        db.write_exclusive(
+            |_, _| Ok(()),
+            move |tx, _, _| schema::create_column(tx, &w, "d", &format!("t{t}"), ColumnType::Integer, &body),
+        )
+        .await
+        .unwrap();
+    }
+    db
+}
+
+/// Apply one op; returns the (seq, readable-by-roles) of the event it produced, from our own model.
+async fn apply(
+    db: &Db,
+    op: &Op,
+    model: &mut HashMap<(usize, usize), Vec<String>>,
+) -> Option<(u64, Vec<String>, Vec<String>)> {
+    let before = db.bus().watermark();
+    let (table, row) = match op {
+        Op::Create { table, row, .. }
+        | Op::SetReaders { table, row, .. }
+        | Op::Bump { table, row }
+        | Op::Delete { table, row } => (*table, *row),
+    };
+    let t = format!("t{table}");
+    let id = format!("r{row}");
+    let perms_of =
+        |readers: &[usize]| -> Vec<String> { readers.iter().map(|i| format!("read(\"{}\")", ROLES[*i])).collect() };
+    let w = key();
+    let result = match op {
+        Op::Create { readers, .. } => {
+            let perms = perms_of(readers);
+            let (t2, id2) = (t.clone(), id.clone());
+            let p2 = perms.clone();
+            let r = db
+                .write(move |tx, cat| {
+                    let data = Map::new();
+                    rows::create(tx, cat, &w, "d", &t2, rows::NewRow { id: &id2, data: &data, permissions: Some(&p2) })
+                })
+                .await;
+            r.ok().map(|_| {
+                model.insert((table, row), perms.clone());
+                perms
+            })
+        }
+        Op::SetReaders { readers, .. } => {
+            let perms = perms_of(readers);
+            let (t2, id2, p2) = (t.clone(), id.clone(), perms.clone());
+            let r = db
+                .write(move |tx, cat| {
+                    rows::update(tx, cat, &w, "d", &t2, &id2, rows::Patch { data: &Map::new(), permissions: Some(&p2) })
+                })
+                .await;
+            r.ok().map(|_| {
+                model.insert((table, row), perms.clone());
+                perms
+            })
+        }
+        Op::Bump { .. } => {
+            let (t2, id2) = (t.clone(), id.clone());
+            let one = serde_json::Number::from(1);
+            let r = db
+                .write(move |tx, cat| {
+                    rows::increment(
+                        tx,
+                        cat,
+                        &w,
+                        "d",
+                        &t2,
+                        &id2,
+                        rows::Step { column: "n", by: &one, limit: None, decrement: false },
+                    )
+                })
+                .await;
+            r.ok().and_then(|_| model.get(&(table, row)).cloned())
+        }
+        Op::Delete { .. } => {
+            let (t2, id2) = (t.clone(), id.clone());
+            let r = db.write(move |tx, cat| rows::delete(tx, cat, &w, "d", &t2, &id2)).await;
+            r.ok().and_then(|_| model.remove(&(table, row)))
+        }
+    };
+    let row_perms = result?;
+    let seq = db.bus().watermark();
+    assert_eq!(seq, before + 1, "one event per successful write");
+    // Independent model of who may read: table readers, plus row readers with row security.
+    let (table_read, row_security) = table_readers(table);
+    let mut readers: Vec<String> = table_read.iter().map(|s| s.to_string()).collect();
+    if row_security {
+        readers.extend(
+            row_perms
+                .iter()
+                .filter_map(|p| p.strip_prefix("read(\"").and_then(|r| r.strip_suffix("\")")).map(str::to_owned)),
+        );
+    }
+    let action = match op {
+        Op::Create { .. } => "create",
+        Op::Delete { .. } => "delete",
+        _ => "update",
+    };
+    let channels = vec![
+        "rows".to_owned(),
+        "documents".to_owned(),
+        format!("databases.d.tables.{t}.rows"),
+        format!("databases.d.tables.{t}.rows.{id}"),
+        format!("databases.d.collections.{t}.documents"),
+        format!("databases.d.collections.{t}.documents.{id}"),
+        format!("tablesdb.d.tables.{t}.rows"),
+        format!("tablesdb.d.tables.{t}.rows.{id}"),
+        format!("rows.{action}"),
+        format!("databases.d.tables.{t}.rows.{action}"),
+    ];
+    Some((seq, readers, channels))
+}
+
+fn may_read(conn_roles: &[String], readers: &[String]) -> bool {
+    readers.iter().any(|r| r == "any" || conn_roles.contains(r))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_delivery_without_read_permission(whos in prop::collection::vec(who(), 1..6), ops in prop::collection::vec(op(), 1..24)) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let db = setup(dir.path()).await;
+            let (_, stop) = tokio::sync::watch::channel(false);
+            let shared = Shared {
+                db: db.clone(),
+                auth: Arc::new(Authenticator::new("k".into(), b"0123456789abcdef0123456789abcdef")),
+                config: Arc::new(Config::for_dir(dir.path())),
+                hub: Mutex::new(Hub::new(db.bus().watermark())),
+                metrics: Metrics::default(),
+                connects: Default::default(),
+                stop,
+            };
+            let mut conns: Vec<(ConnId, Arc<Outbox>, Vec<String>, HashSet<String>)> = Vec::new();
+            for w in &whos {
+                let mut roles: Vec<String> = vec!["any".to_owned()];
+                roles.extend(w.roles.iter().map(|i| ROLES[*i].to_owned()));
+                let requested: Vec<String> = w.channels.iter().map(|i| CHANNELS[*i].to_owned()).collect();
+                let sub = Subscription { id: "s".into(), channels: protocol::convert_channels(&requested, None), queries: vec![], filters: vec![] };
+                let outbox = Arc::new(Outbox::default());
+                let conn = Conn { roles: roles.clone(), user_id: None, session_id: None, subs: vec![sub.clone()], requested: HashMap::new(), outbox: outbox.clone(), live: true, pending_since: None };
+                let id = shared.hub.lock().unwrap().register(conn);
+                conns.push((id, outbox, roles, sub.channels.into_iter().collect()));
+            }
+            let mut model = HashMap::new();
+            let mut expected: Vec<(u64, Vec<String>, Vec<String>)> = Vec::new();
+            let mut tail = db.tail(db.bus().watermark());
+            for op in &ops {
+                if let Some(e) = apply(&db, op, &mut model).await {
+                    expected.push(e);
+                }
+                let events = tail.try_next().unwrap();
+                dispatch::deliver(&shared, &events);
+            }
+            for (_, outbox, roles, subscribed) in &conns {
+                let (frames, overflowed) = outbox.drain();
+                assert!(!overflowed);
+                let got: Vec<u64> = frames.iter().map(|f| serde_json::from_slice::<Value>(f).unwrap()["data"]["seq"].as_u64().unwrap()).collect();
+                let want: Vec<u64> = expected
+                    .iter()
+                    .filter(|(_, readers, channels)| may_read(roles, readers) && channels.iter().any(|c| subscribed.contains(c)))
+                    .map(|(seq, _, _)| *seq)
+                    .collect();
+                assert_eq!(got, want, "roles {roles:?}, channels {subscribed:?}");
+            }
+            db.close().await;
+        });
+    }
+}
