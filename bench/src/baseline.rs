@@ -90,3 +90,76 @@ pub fn inspect(data_dir: &Path) -> Result<Vec<TreeShape>> {
     }
     Ok(out)
 }
+
+/// Sizes of the records one row create writes, as measured in an Arcade data directory.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRecords {
+    pub row_value: usize,
+    pub event_value: usize,
+}
+
+/// Context, not the baseline: what sled itself costs when used the way
+/// Arcade's writer uses it. Batches of `batch` rows, each batch one sled
+/// transaction over 8 trees, each row: a lookup of its id, then the row, the
+/// id entry, one index entry and its event; the batch also stores the last
+/// sequence number. `flush` flushes once per batch (group commit). Counts rows.
+pub fn sled_tx_batches(
+    dir: &Path,
+    batch: usize,
+    sizes: RowRecords,
+    flush: bool,
+    duration: Duration,
+    max_rows: u64,
+) -> Result<Run> {
+    use sled::Transactional;
+    use sled::transaction::ConflictableTransactionError;
+
+    let db = open(dir)?;
+    let names = ["meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns"];
+    let trees = names.iter().map(|n| db.open_tree(n)).collect::<Result<Vec<_>, _>>()?;
+    let mut seq: u64 = trees[2].len() as u64 + 1;
+    let row = vec![7u8; sizes.row_value];
+    let event = vec![9u8; sizes.event_value];
+    let mut lat = Vec::new();
+    let mut rows = 0u64;
+    let before = Snapshot::take(None);
+    let start = Instant::now();
+    let deadline = start + duration;
+    while rows < max_rows && Instant::now() < deadline {
+        let first = seq;
+        let t0 = Instant::now();
+        trees[..]
+            .transaction(|v| {
+                for s in first..first + batch as u64 {
+                    let mut id_key = b"\0\0\0\x01".to_vec();
+                    id_key.extend_from_slice(format!("{s:020x}").as_bytes());
+                    if v[3].get(&id_key)?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(()));
+                    }
+                    let mut row_key = vec![0, 0, 0, 1];
+                    row_key.extend_from_slice(&s.to_be_bytes());
+                    v[2].insert(row_key, row.as_slice())?;
+                    v[3].insert(id_key, &s.to_be_bytes())?;
+                    let mut index_key = vec![0, 0, 0, 1, 3];
+                    index_key.extend_from_slice(format!("p{}", s % 200_000).as_bytes());
+                    index_key.extend_from_slice(&s.to_be_bytes());
+                    v[4].insert(index_key, &s.to_be_bytes())?;
+                    v[5].insert(&s.to_be_bytes(), event.as_slice())?;
+                }
+                v[0].insert(b"last_seq".as_slice(), &(first + batch as u64 - 1).to_be_bytes())?;
+                Ok(())
+            })
+            .map_err(|e| anyhow::anyhow!("sled transaction failed: {e:?}"))?;
+        if flush {
+            db.flush()?;
+        }
+        lat.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
+        seq += batch as u64;
+        rows += batch as u64;
+    }
+    let elapsed = start.elapsed();
+    let after = Snapshot::take(None);
+    db.flush()?;
+    lat.sort_unstable();
+    Ok(Run { ops: rows, elapsed, latencies_us: lat, cpu: Some(before.until(&after)) })
+}

@@ -30,7 +30,11 @@ impl Endpoint {
     pub fn parse(url: &str, key: &str) -> Result<Endpoint> {
         let rest = url.strip_prefix("http://").with_context(|| format!("server URL must start with http://: {url}"))?;
         let hostport = rest.split('/').next().unwrap_or(rest);
-        let hostport = if hostport.starts_with("localhost:") { hostport.replacen("localhost", "127.0.0.1", 1) } else { hostport.to_owned() };
+        let hostport = if hostport.starts_with("localhost:") {
+            hostport.replacen("localhost", "127.0.0.1", 1)
+        } else {
+            hostport.to_owned()
+        };
         let addr: SocketAddr = hostport.parse().with_context(|| format!("cannot read host:port in {url}"))?;
         if !addr.ip().is_loopback() {
             bail!("refusing to load a non-loopback address ({addr}); the benchmark only targets a local server");
@@ -39,9 +43,8 @@ impl Endpoint {
     }
 
     pub async fn connect(&self) -> Result<Conn> {
-        let stream = tokio::net::TcpStream::connect(self.addr)
-            .await
-            .with_context(|| format!("connecting to {}", self.addr))?;
+        let stream =
+            tokio::net::TcpStream::connect(self.addr).await.with_context(|| format!("connecting to {}", self.addr))?;
         stream.set_nodelay(true)?;
         let (sender, conn) = http1::handshake(TokioIo::new(stream)).await.context("HTTP/1.1 handshake")?;
         // The driver ends when the connection closes; errors surface on the next send.
@@ -80,15 +83,21 @@ impl Req {
     pub fn post(path: impl Into<String>, body: impl Into<Bytes>) -> Req {
         Req { method: Method::POST, path: path.into(), body: body.into() }
     }
+    /// `METHOD path`, for error messages.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
 }
 
 impl Conn {
     /// Send one request and read the whole answer (so the connection can be reused).
-    pub async fn send(&mut self, req: Req) -> Result<(StatusCode, Bytes)> {
-        let what = format!("{} {}", req.method, req.path);
+    pub async fn send(&mut self, req: &Req) -> Result<(StatusCode, Bytes)> {
         let fut = async {
             self.sender.ready().await.context("connection closed by the server")?;
-            let mut r = Request::builder().method(req.method).uri(req.path).body(Full::new(req.body))?;
+            let mut r = Request::builder()
+                .method(req.method.clone())
+                .uri(req.path.as_str())
+                .body(Full::new(req.body.clone()))?;
             let h = r.headers_mut();
             h.insert(HOST, self.host.clone());
             h.insert("x-appwrite-project", self.project.clone());
@@ -100,15 +109,15 @@ impl Conn {
             anyhow::Ok((status, body))
         };
         match tokio::time::timeout(REQUEST_TIMEOUT, fut).await {
-            Ok(r) => r.with_context(|| what.clone()),
-            Err(_) => bail!("{what}: no answer within {REQUEST_TIMEOUT:?}"),
+            Ok(r) => r.with_context(|| req.describe()),
+            Err(_) => bail!("{}: no answer within {REQUEST_TIMEOUT:?}", req.describe()),
         }
     }
 
     /// Send and insist on one of `ok` statuses; returns the body as JSON.
     pub async fn expect(&mut self, req: Req, ok: &[u16]) -> Result<serde_json::Value> {
-        let what = format!("{} {}", req.method, req.path);
-        let (status, body) = self.send(req).await?;
+        let what = req.describe();
+        let (status, body) = self.send(&req).await?;
         if !ok.contains(&status.as_u16()) {
             bail!("{what}: expected {ok:?}, got {status}: {}", snippet(&body));
         }

@@ -84,20 +84,19 @@ pub async fn run(endpoint: &Endpoint, spec: &Spec, work: Arc<dyn Workload>, serv
                     break;
                 }
                 let Some(req) = work.next(&mut rng) else { break };
-                let what = format!("{} {}", req.method, req.path);
                 let t0 = Instant::now();
-                match conn.send(req).await {
+                match conn.send(&req).await {
                     Ok((status, body)) if status.is_success() => {
                         lat.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
                         if !checked {
                             checked = true;
                             if let Err(e) = work.check(&body) {
-                                shared.fail(e.context(format!("{what}: unexpected answer")));
+                                shared.fail(e.context(format!("{}: unexpected answer", req.describe())));
                             }
                         }
                     }
                     Ok((status, body)) => {
-                        shared.fail(anyhow!("{what}: got {status} (only 2xx counts): {}", snippet(&body)));
+                        shared.fail(anyhow!("{}: got {status} (only 2xx counts): {}", req.describe(), snippet(&body)));
                     }
                     Err(e) => shared.fail(e),
                 }

@@ -78,6 +78,13 @@ fn read_machine() -> Option<(u64, u64)> {
     Some((total.saturating_sub(idle), total))
 }
 
+impl CpuUse {
+    /// What everything but the server and the generator used.
+    pub fn others_pct(&self) -> Option<f64> {
+        self.machine_pct.map(|m| (m - self.server_pct.unwrap_or(0.0) - self.bench_pct.unwrap_or(0.0)).max(0.0))
+    }
+}
+
 impl Snapshot {
     pub fn take(server_pid: Option<u32>) -> Snapshot {
         Snapshot {
@@ -124,6 +131,42 @@ impl Snapshot {
             bench_pct: proc_pct(&self.bench, &later.bench),
             machine_pct,
             server_threads,
+        }
+    }
+}
+
+/// Repetitions that started although the machine never went quiet (see [`wait_for_quiet`]).
+pub static NOT_QUIET: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Wait (at most `max_wait`) until processes other than the server and this
+/// one used less than `threshold_pct` of one core over one second, so that a repetition does not
+/// start in the middle of someone else's compile. Returns how long it waited;
+/// gives up quietly after `max_wait` (and counts that in [`NOT_QUIET`]).
+pub async fn wait_for_quiet(
+    server_pid: Option<u32>,
+    max_wait: std::time::Duration,
+    threshold_pct: f64,
+) -> std::time::Duration {
+    let start = Instant::now();
+    if max_wait.is_zero() {
+        return std::time::Duration::ZERO;
+    }
+    let mut warned = false;
+    loop {
+        let a = Snapshot::take(server_pid);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let busy = a.until(&Snapshot::take(server_pid)).others_pct().unwrap_or(0.0);
+        if busy < threshold_pct {
+            return start.elapsed();
+        }
+        if start.elapsed() >= max_wait {
+            NOT_QUIET.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            eprintln!("  machine still busy ({busy:.0}% of a core) after {max_wait:?}; going ahead");
+            return start.elapsed();
+        }
+        if !warned {
+            warned = true;
+            eprintln!("  machine busy ({busy:.0}% of a core used by others); waiting up to {max_wait:?}");
         }
     }
 }

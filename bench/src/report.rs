@@ -15,6 +15,8 @@ pub struct Measurement {
     /// Concurrent clients (1 for the sled baseline).
     pub clients: usize,
     pub runs: Vec<Run>,
+    /// Repetitions disturbed by other processes and redone: shown, not counted.
+    pub discarded: Vec<Run>,
 }
 
 impl Measurement {
@@ -35,7 +37,7 @@ pub fn num(x: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -56,10 +58,12 @@ pub fn runs_table(out: &mut String, m: &Measurement, unit: &str) {
     let _ = writeln!(out, "**{}** ({} client{})\n", m.name, m.clients, if m.clients == 1 { "" } else { "s" });
     let _ = writeln!(
         out,
-        "| run | {unit}/s | ops | seconds | p50 ms | p99 ms | max ms | server CPU | bench CPU | machine CPU | busiest server threads |"
+        "| run | {unit}/s | ops | seconds | p50 ms | p99 ms | max ms | server CPU | bench CPU | other CPU | busiest server threads |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    for (i, r) in m.runs.iter().enumerate() {
+    let rows = m.runs.iter().enumerate().map(|(i, r)| (format!("{}", i + 1), r));
+    let redone = m.discarded.iter().enumerate().map(|(i, r)| (format!("x{} (disturbed, not counted)", i + 1), r));
+    for (label, r) in rows.chain(redone) {
         let cpu = r.cpu.clone().unwrap_or_default();
         let threads = cpu
             .server_threads
@@ -72,7 +76,7 @@ pub fn runs_table(out: &mut String, m: &Measurement, unit: &str) {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
-            i + 1,
+            label,
             num(r.per_second()),
             num(r.ops as f64),
             r.elapsed.as_secs_f64(),
@@ -81,7 +85,7 @@ pub fn runs_table(out: &mut String, m: &Measurement, unit: &str) {
             ms(r.latency_ms(1.0)),
             pct(cpu.server_pct),
             pct(cpu.bench_pct),
-            pct(cpu.machine_pct),
+            pct(cpu.others_pct()),
             if threads.is_empty() { "–".to_owned() } else { threads },
         );
     }
@@ -107,10 +111,5 @@ pub fn sh(cmd: &str, args: &[&str]) -> String {
 pub fn machine() -> String {
     let lscpu = sh("lscpu", &[]);
     let head: Vec<&str> = lscpu.lines().take(10).collect();
-    format!(
-        "$ nproc\n{}\n$ lscpu | head\n{}\n$ free -h\n{}",
-        sh("nproc", &[]),
-        head.join("\n"),
-        sh("free", &["-h"])
-    )
+    format!("$ nproc\n{}\n$ lscpu | head\n{}\n$ free -h\n{}", sh("nproc", &[]), head.join("\n"), sh("free", &["-h"]))
 }

@@ -22,7 +22,8 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     pub fn new(label: &str) -> Result<TempDir> {
         static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let path = std::env::temp_dir().join(format!(
             "arcade-bench-{label}-{}-{nanos}-{}",
             std::process::id(),
@@ -47,7 +48,6 @@ impl Drop for TempDir {
 pub struct Server {
     child: Child,
     pub endpoint: Endpoint,
-    pub durability: String,
     log: PathBuf,
     dir: TempDir,
 }
@@ -91,7 +91,7 @@ impl Server {
             }
         };
         let endpoint = Endpoint::parse(&url, key)?;
-        Ok(Server { child, endpoint, durability: durability.to_owned(), log, dir })
+        Ok(Server { child, endpoint, log, dir })
     }
 
     pub fn pid(&self) -> u32 {

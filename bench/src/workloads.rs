@@ -49,10 +49,27 @@ pub async fn setup(endpoint: &Endpoint, reuse: bool) -> Result<()> {
     wait_available(&mut c, &format!("{t}/columns/score")).await
 }
 
+/// Times a GET of a just-created index or column answered 404 (see [`wait_available`]).
+pub static STALE_READS: AtomicU64 = AtomicU64::new(0);
+
+/// Poll until `path` reports `available`. A 404 right after the creation was
+/// acknowledged is a server bug (the writer answers before it reloads the
+/// catalog); it is retried for at most a second, counted and reported, not hidden.
 async fn wait_available(c: &mut Conn, path: &str) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let stale_deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     loop {
-        let v = c.expect(Req::get(path), &[200]).await?;
+        let (status, body) = c.send(&Req::get(path)).await?;
+        if status.as_u16() == 404 && tokio::time::Instant::now() < stale_deadline {
+            STALE_READS.fetch_add(1, Ordering::Relaxed);
+            eprintln!("warning: GET {path} answered 404 after its creation was acknowledged (stale catalog); retrying");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
+        if status.as_u16() != 200 {
+            bail!("GET {path}: expected 200, got {status}: {}", crate::client::snippet(&body));
+        }
+        let v: Value = serde_json::from_slice(&body).with_context(|| format!("GET {path}: answer is not JSON"))?;
         match v.get("status").and_then(Value::as_str) {
             Some("available") => return Ok(()),
             Some("processing") | Some("creating") if tokio::time::Instant::now() < deadline => {

@@ -227,6 +227,9 @@ async fn apply(
     Some((seq, readers, channels))
 }
 
+/// A registered test connection: id, outbox, roles, subscribed channels.
+type TestConn = (ConnId, Arc<Outbox>, Vec<String>, HashSet<String>);
+
 fn may_read(conn_roles: &[String], readers: &[String]) -> bool {
     readers.iter().any(|r| r == "any" || conn_roles.contains(r))
 }
@@ -250,7 +253,7 @@ proptest! {
                 connects: Default::default(),
                 stop,
             };
-            let mut conns: Vec<(ConnId, Arc<Outbox>, Vec<String>, HashSet<String>)> = Vec::new();
+            let mut conns: Vec<TestConn> = Vec::new();
             for w in &whos {
                 let mut roles: Vec<String> = vec!["any".to_owned()];
                 roles.extend(w.roles.iter().map(|i| ROLES[*i].to_owned()));
