@@ -18,6 +18,7 @@
 //! - [`realtime`]: Appwrite's `/v1/realtime` WebSocket over the event log,
 //!   permission-filtered, with replay from any log position.
 //! - [`app`]: wiring and shutdown; [`config`] and [`shutdown`] support it.
+//! - [`cli`]: command-line clients of a running server (`arcade watch`).
 //!
 //! Design decisions worth knowing before changing anything:
 //! - Every change goes through `db::Db::write`, to one writer thread, and
@@ -29,6 +30,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod events;

@@ -24,6 +24,31 @@ struct Cli {
 enum Command {
     /// Serve the Appwrite-compatible API.
     Serve(ServeArgs),
+    /// Print live events from a running server (realtime), coloured.
+    Watch(WatchCli),
+}
+
+#[derive(clap::Args)]
+struct WatchCli {
+    /// Channels to follow, e.g. `rows`, `account`, `databases.main.tables.games.rows` (default: rows and executions).
+    channels: Vec<String>,
+    /// Server address.
+    #[arg(long, default_value = "http://127.0.0.1:7700", env = "ARCADE_URL")]
+    url: String,
+    #[arg(long, default_value = "local")]
+    project: String,
+    /// API key: see every event (default: the key in ./arcade-data/api-key, if any).
+    #[arg(long, env = "ARCADE_API_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// A session token: see what that user may read.
+    #[arg(long, conflicts_with = "key")]
+    session: Option<String>,
+    /// Replay events after this log sequence number first.
+    #[arg(long)]
+    since: Option<u64>,
+    /// Print whole payloads.
+    #[arg(long)]
+    full: bool,
 }
 
 #[derive(clap::Args)]
@@ -82,6 +107,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Watch(args) => watch(args).await,
         }
     });
     match result {
@@ -115,4 +141,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
     })?;
     arcade::app::run(config, listener, arcade::shutdown::signal()).await
+}
+
+async fn watch(args: WatchCli) -> anyhow::Result<()> {
+    let key = match (args.key, &args.session) {
+        (Some(k), _) => Some(k),
+        (None, None) => std::fs::read_to_string("arcade-data/api-key").ok().map(|k| k.trim().to_owned()),
+        (None, Some(_)) => None,
+    };
+    let channels =
+        if args.channels.is_empty() { vec!["rows".to_owned(), "executions".to_owned()] } else { args.channels };
+    arcade::cli::watch::run(arcade::cli::watch::WatchArgs {
+        url: args.url,
+        project: args.project,
+        channels,
+        key,
+        session: args.session,
+        since: args.since,
+        full: args.full,
+    })
+    .await
 }

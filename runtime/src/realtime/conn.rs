@@ -62,10 +62,12 @@ async fn refuse(mut ws: WebSocket, code: u16, message: &str) {
         .await;
 }
 
-/// The identity the open request carries (API keys do not apply to realtime, as in Appwrite).
+/// The identity the open request carries. Browsers cannot send an API key
+/// on a WebSocket; tools can (`X-Appwrite-Key`, e.g. `arcade watch --key`),
+/// and such a connection sees every event.
 fn identify(shared: &Shared, headers: &HeaderMap, jwt: Option<String>) -> Result<Identity, Exception> {
     let creds = Credentials {
-        key: None,
+        key: header(headers, "x-appwrite-key"),
         session: session_token(headers, &shared.config.project),
         jwt: jwt.or_else(|| header(headers, "x-appwrite-jwt")),
     };
@@ -148,6 +150,7 @@ async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: 
     let replay_now = open.since.filter(|_| url_subscribed);
     let conn = Conn {
         roles,
+        admin: who.is_key(),
         user_id,
         session_id,
         subs,

@@ -260,7 +260,7 @@ proptest! {
                 let requested: Vec<String> = w.channels.iter().map(|i| CHANNELS[*i].to_owned()).collect();
                 let sub = Subscription { id: "s".into(), channels: protocol::convert_channels(&requested, None), queries: vec![], filters: vec![] };
                 let outbox = Arc::new(Outbox::default());
-                let conn = Conn { roles: roles.clone(), user_id: None, session_id: None, subs: vec![sub.clone()], requested: HashMap::new(), outbox: outbox.clone(), live: true, pending_since: None };
+                let conn = Conn { roles: roles.clone(), admin: false, user_id: None, session_id: None, subs: vec![sub.clone()], requested: HashMap::new(), outbox: outbox.clone(), live: true, pending_since: None };
                 let id = shared.hub.lock().unwrap().register(conn);
                 conns.push((id, outbox, roles, sub.channels.into_iter().collect()));
             }
