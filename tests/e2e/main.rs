@@ -7,6 +7,7 @@ mod events;
 mod fuzz;
 mod permissions;
 mod queries;
+mod realtime;
 mod rest;
 mod transactions;
 mod util;

@@ -122,12 +122,92 @@ fn route_params(resource: &Resource, action: Action) -> Vec<(&'static str, &str)
 
 /// `generateEvents`: expand, optionally re-prefixed for a TablesDB database,
 /// then mirror.
+///
+/// The expansion's cost grows with the cube of the number of params (a row
+/// event runs thousands of replacements), but its shape depends only on the
+/// pattern and the param names. So it is computed (and mirrored) once per
+/// shape with placeholder values that cannot occur in IDs, kept, and the real
+/// values are put into the kept templates; duplicates are removed on the real
+/// names, so equal IDs behave as in Appwrite. Values that could change the
+/// outcome of PHP's one-key-after-another replacement or of the mirroring (a
+/// value containing a param name, brackets, or one of the words mirroring
+/// looks for) take the exact, slow path.
 fn generate(pattern: &str, params: &[(&str, &str)], tablesdb: bool) -> Vec<String> {
+    const MIRROR_WORDS: [&str; 6] = ["tables", "collections", "rows", "documents", "columns", "attributes"];
+    let params = php_params(params);
+    let exotic = params.iter().any(|(_, v)| {
+        v.contains(['[', ']', SENTINEL_OPEN, SENTINEL_CLOSE])
+            || params.iter().any(|(k, _)| !k.is_empty() && v.contains(k))
+            || MIRROR_WORDS.iter().any(|w| v.contains(w))
+    });
+    if exotic {
+        return mirror(pattern, expand_parsed(&parsed_for(pattern, tablesdb), &params));
+    }
+    let templates = templates(pattern, &params, tablesdb);
+    let mut seen = std::collections::HashSet::with_capacity(templates.len());
+    let mut out = Vec::with_capacity(templates.len());
+    for t in templates.iter() {
+        let name = fill_sentinels(t, &params);
+        if !seen.contains(name.as_str()) {
+            seen.insert(name.clone());
+            out.push(name);
+        }
+    }
+    out
+}
+
+fn parsed_for(pattern: &str, tablesdb: bool) -> Parsed<'_> {
     let mut parsed = Parsed::parse(pattern);
     if tablesdb && pattern.contains("databases.") {
         parsed.project(TABLESDB_PROJECTION);
     }
-    mirror(pattern, expand_parsed(&parsed, params))
+    parsed
+}
+
+const SENTINEL_OPEN: char = '\u{1}';
+const SENTINEL_CLOSE: char = '\u{2}';
+
+type TemplateKey = (String, Vec<String>, bool);
+
+/// Expansions already computed, by shape. Names are a pure function of
+/// their inputs, so this memo is invisible to callers; it holds one entry per
+/// kind of event (a few dozen at most).
+static TEMPLATES: std::sync::LazyLock<
+    std::sync::RwLock<std::collections::HashMap<TemplateKey, std::sync::Arc<Vec<String>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn templates(pattern: &str, params: &[(&str, &str)], tablesdb: bool) -> std::sync::Arc<Vec<String>> {
+    let key: TemplateKey = (pattern.to_owned(), params.iter().map(|(k, _)| (*k).to_owned()).collect(), tablesdb);
+    if let Ok(cache) = TEMPLATES.read()
+        && let Some(t) = cache.get(&key)
+    {
+        return t.clone();
+    }
+    let sentinels: Vec<String> = (0..params.len()).map(|i| format!("{SENTINEL_OPEN}{i}{SENTINEL_CLOSE}")).collect();
+    let placeholder_params: Vec<(&str, &str)> =
+        params.iter().zip(&sentinels).map(|((k, _), s)| (*k, s.as_str())).collect();
+    let t = std::sync::Arc::new(mirror(pattern, expand_parsed(&parsed_for(pattern, tablesdb), &placeholder_params)));
+    if let Ok(mut cache) = TEMPLATES.write() {
+        cache.insert(key, t.clone());
+    }
+    t
+}
+
+/// Put the real values where the placeholder values are.
+fn fill_sentinels(template: &str, params: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find(SENTINEL_OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + SENTINEL_OPEN.len_utf8()..];
+        let Some(end) = after.find(SENTINEL_CLOSE) else { break };
+        if let Some((_, value)) = after[..end].parse::<usize>().ok().and_then(|i| params.get(i)) {
+            out.push_str(value);
+        }
+        rest = &after[end + SENTINEL_CLOSE.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A pattern split into Appwrite's named sections (`parseEventPattern`).
@@ -678,5 +758,26 @@ mod tests {
         assert_eq!(php_params(&[("a", "1"), ("b", "2"), ("a", "3")]), vec![("a", "3"), ("b", "2")]);
         // A missing param leaves the bare placeholder name.
         assert_eq!(expand("users.[userId].create", &[])[0], "users.userId.create");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+        /// The template path gives exactly what the full expansion gives.
+        #[test]
+        fn templates_equal_the_exact_expansion(db in "[a-z0-9_.-]{1,8}", table in "[a-z0-9_.-]{1,8}", row in "[a-z0-9_.-]{1,8}", tdb: bool) {
+            for resource in [
+                Resource::Row { db: db.clone(), table: table.clone(), row: row.clone() },
+                Resource::Table { db: db.clone(), table: table.clone() },
+                Resource::Column { db: db.clone(), table: table.clone(), column: row.clone() },
+                Resource::Membership { team: db.clone(), membership: row.clone() },
+            ] {
+                for action in [Action::Create, Action::Update, Action::Delete] {
+                    let pattern = resource.pattern(action, None);
+                    let params = route_params(&resource, action);
+                    let exact = mirror(&pattern, expand_parsed(&parsed_for(&pattern, tdb), &php_params(&params)));
+                    proptest::prop_assert_eq!(generate(&pattern, &params, tdb), exact);
+                }
+            }
+        }
     }
 }
