@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Run every test: Rust unit and end-to-end tests, then the Node tests that
-# drive Arcade through the official Appwrite SDKs. Sets up what it needs
-# (npm packages from the committed lock file) and is quick when that is done.
+# Run every test: the guest SDK and game logic natively, Rust unit and
+# end-to-end tests (with function components built from functions/), then the
+# Node tests that drive Arcade through the official Appwrite SDKs. Sets up what
+# it needs (the wasm toolchain from Debian's packages, npm packages from the
+# committed lock file) and is quick when that is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,13 @@ if [ ! -f "$stamp" ] || ! cmp -s tests/node/package-lock.json "$stamp"; then
 else
   echo "up to date"
 fi
+
+step "guest toolchain and function components (functions/dist/*.wasm)"
+scripts/build-functions.sh
+
+step "guest SDK and game logic, natively"
+cargo test --manifest-path sdk-guest/Cargo.toml
+(cd functions && cargo test --target "$(rustc -vV | sed -n 's/^host: //p')" --workspace)
 
 step "cargo build"
 cargo build --workspace --all-targets

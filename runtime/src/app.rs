@@ -49,7 +49,19 @@ pub async fn run(
     let auth = Arc::new(Authenticator::new(api_key, &secret));
     let config_arc = Arc::new(config.clone());
     let realtime = Realtime::start(db.clone(), auth.clone(), config_arc.clone());
-    let state = AppState { db: db.clone(), auth, config: config_arc, realtime: realtime.clone() };
+    let functions = match crate::functions::Functions::start(
+        db.clone(),
+        &config.data_dir,
+        &config.project,
+        config.functions.clone(),
+    ) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::error!(error = %e, "the function runtime could not start; /v1/functions will answer 405");
+            None
+        }
+    };
+    let state = AppState { db: db.clone(), auth, config: config_arc, realtime: realtime.clone(), functions };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let upkeep = tokio::spawn(crate::db::maintenance::run(db.clone(), config.retention.clone(), stop_rx));
 

@@ -21,6 +21,7 @@ pub struct Config {
     pub limits: Limits,
     pub retention: Retention,
     pub realtime: crate::realtime::limits::RealtimeLimits,
+    pub functions: crate::functions::FunctionsConfig,
 }
 
 /// Explicit bounds on what one request may ask for.
@@ -66,6 +67,7 @@ impl Config {
             limits: Limits::default(),
             retention: Retention::default(),
             realtime: Default::default(),
+            functions: Default::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! # Layout
 //!
 //! A layer uses only the layers below it:
-//! `model` < `store`, `events` < `auth` < `db` < `http`, `realtime` < `app`.
+//! `model` < `store`, `events` < `auth` < `db` < `functions` < `http`, `realtime` < `app`.
 //!
 //! - [`model`]: plain types and rules (rows, columns, permissions, queries,
 //!   events, Appwrite's error catalogue). No I/O.
@@ -14,6 +14,8 @@
 //! - [`auth`]: credentials to identities; roles, scopes, passwords, JWTs.
 //! - [`db`]: the single writer (group commit), one module per area of write
 //!   operations, the read path with its query planner, log tailing, upkeep.
+//! - [`functions`]: the wasm function runtime (the only user of wasmtime):
+//!   engine, compiled-component cache, host imports, staged writes, runs.
 //! - [`http`]: Appwrite's REST API on axum.
 //! - [`realtime`]: Appwrite's `/v1/realtime` WebSocket over the event log,
 //!   permission-filtered, with replay from any log position.
@@ -34,6 +36,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod functions;
 pub mod http;
 pub mod model;
 pub mod realtime;

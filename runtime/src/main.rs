@@ -133,6 +133,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             connects_per_minute: args.realtime_connects_per_minute,
             messages_per_minute: args.realtime_messages_per_minute,
         },
+        functions: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| {
         anyhow::anyhow!(

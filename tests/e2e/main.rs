@@ -4,6 +4,7 @@
 
 mod durability;
 mod events;
+mod functions;
 mod fuzz;
 mod permissions;
 mod queries;

@@ -293,3 +293,34 @@ pub fn events(admin: &Client, after: u64) -> Vec<Value> {
         out.extend(page);
     }
 }
+
+/// A built function component (`scripts/build-functions.sh` puts them in functions/dist/).
+pub fn component(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions/dist").join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-functions.sh first", path.display()))
+}
+
+impl Client {
+    /// POST raw bytes with a content type and extra query string.
+    pub fn post_bytes(&self, path: &str, content_type: &str, body: &[u8]) -> Resp {
+        self.post_raw(path, content_type, body)
+    }
+}
+
+/// Create function `id` (execute roles given) and deploy `component` as its active deployment.
+pub fn deploy(admin: &Client, id: &str, component_name: &str, execute: &[&str], extra: Value) -> Value {
+    let mut body = json!({"functionId": id, "name": id, "runtime": "wasi-0.2", "execute": execute});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let r = admin.post("/v1/functions", body);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = admin.post_bytes(
+        &format!("/v1/functions/{id}/deployments?activate=true"),
+        "application/wasm",
+        &component(component_name),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "ready", "{}", r.body);
+    r.body
+}

@@ -133,8 +133,19 @@ pub enum KeyScopes {
 /// The caller of one request.
 #[derive(Debug, Clone)]
 pub enum Identity {
-    Key { id: String, scopes: KeyScopes },
-    User { user: Arc<User>, session_id: String, roles: Vec<String>, via_jwt: bool },
+    /// An API key, or a function acting with its authority (`actor`: the user
+    /// who caused the execution, recorded on the events of its writes).
+    Key {
+        id: String,
+        scopes: KeyScopes,
+        actor: Option<String>,
+    },
+    User {
+        user: Arc<User>,
+        session_id: String,
+        roles: Vec<String>,
+        via_jwt: bool,
+    },
     Guest,
 }
 
@@ -164,6 +175,15 @@ impl Identity {
 
     pub fn user_id(&self) -> Option<&str> {
         self.user().map(|u| u.id.as_str())
+    }
+
+    /// The user a change is attributed to: the signed-in user, or the user a
+    /// function runs for.
+    pub fn actor(&self) -> Option<&str> {
+        match self {
+            Identity::Key { actor, .. } => actor.as_deref(),
+            _ => self.user_id(),
+        }
     }
 
     pub fn has_role(&self, role: &str) -> bool {
@@ -280,12 +300,12 @@ impl Authenticator {
 
     fn identify_key(&self, store: &Store, key: &str, now: Millis) -> Result<Identity, Exception> {
         if key.len() == self.master_key.len() && bool::from(key.as_bytes().ct_eq(self.master_key.as_bytes())) {
-            return Ok(Identity::Key { id: "master".to_owned(), scopes: KeyScopes::All });
+            return Ok(Identity::Key { id: "master".to_owned(), scopes: KeyScopes::All, actor: None });
         }
         let stored: Option<ApiKey> = store.api_key(&secrets::sha256_hex(key))?;
         match stored {
             Some(k) if k.expire.is_some_and(|e| e < now) => Err(Exception::new(ErrorType::ProjectKeyExpired)),
-            Some(k) => Ok(Identity::Key { id: k.id, scopes: KeyScopes::Some(k.scopes) }),
+            Some(k) => Ok(Identity::Key { id: k.id, scopes: KeyScopes::Some(k.scopes), actor: None }),
             None => Err(Exception::msg(ErrorType::UserUnauthorized, "The API key is not valid.")),
         }
     }
@@ -317,7 +337,7 @@ mod tests {
         assert!(Identity::Guest.has_scope("rows.write"));
         assert!(!Identity::Guest.has_scope("account"));
         assert!(!Identity::Guest.has_scope("tables.write"));
-        let k = Identity::Key { id: "k".into(), scopes: KeyScopes::Some(vec!["documents.read".into()]) };
+        let k = Identity::Key { id: "k".into(), scopes: KeyScopes::Some(vec!["documents.read".into()]), actor: None };
         assert!(k.has_scope("rows.read"));
         assert!(!k.has_scope("rows.write"));
         let e = Identity::Guest.require_scope("account").unwrap_err();

@@ -18,7 +18,7 @@ use crate::model::query;
 use crate::store::{Store, StoreOptions};
 
 fn key() -> Identity {
-    Identity::Key { id: "test".into(), scopes: KeyScopes::All }
+    Identity::Key { id: "test".into(), scopes: KeyScopes::All, actor: None }
 }
 
 fn obj(v: Value) -> Map<String, Value> {

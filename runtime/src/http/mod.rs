@@ -11,6 +11,7 @@ pub mod cors;
 pub mod databases;
 pub mod error;
 pub mod extract;
+pub mod functions;
 pub mod health;
 pub mod log;
 pub mod rows;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub config: Arc<Config>,
     pub realtime: crate::realtime::Realtime,
+    /// The function runtime (None if the engine could not start).
+    pub functions: Option<Arc<crate::functions::Functions>>,
 }
 
 /// Which of the two database APIs a route belongs to.
@@ -94,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/account", account::routes())
         .nest("/v1/teams", teams::routes())
         .nest("/v1/users", users::routes())
+        .nest("/v1/functions", functions::routes())
         .merge(health::routes())
         .merge(log::routes())
         .route("/v1/realtime", axum::routing::get(crate::realtime::conn::handler))

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod column;
 pub mod event;
 pub mod exception;
+pub mod function;
 pub mod id;
 pub mod permission;
 pub mod query;

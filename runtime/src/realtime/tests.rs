@@ -72,7 +72,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn key() -> Identity {
-    Identity::Key { id: "t".into(), scopes: KeyScopes::All }
+    Identity::Key { id: "t".into(), scopes: KeyScopes::All, actor: None }
 }
 
 /// Table t0: row security, table read for team:red. Table t1: no row security, table read for users.

@@ -24,9 +24,46 @@ pub enum TreeId {
     Auth = 6,
     /// `<transaction id>` → staged Appwrite transaction.
     Txns = 7,
+    /// Functions, deployments, executions (prefixes in `functions` below).
+    Functions = 8,
 }
 
-pub const TREE_NAMES: [&str; 8] = ["meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns"];
+pub const TREE_NAMES: [&str; 9] =
+    ["meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns", "functions"];
+
+/// Function tree keys.
+pub mod functions {
+    use super::join;
+
+    pub fn function(id: &str) -> Vec<u8> {
+        join(&[b"f", id.as_bytes()])
+    }
+    pub const FUNCTION_PREFIX: &[u8] = b"f\0";
+    pub fn deployment(id: &str) -> Vec<u8> {
+        join(&[b"d", id.as_bytes()])
+    }
+    /// Deployments of a function: `fd\0<function>\0<deployment>` → ().
+    pub fn function_deployment(function: &str, deployment: &str) -> Vec<u8> {
+        join(&[b"fd", function.as_bytes(), deployment.as_bytes()])
+    }
+    pub fn function_deployments(function: &str) -> Vec<u8> {
+        let mut k = join(&[b"fd", function.as_bytes()]);
+        k.push(0);
+        k
+    }
+    pub fn execution(id: &str) -> Vec<u8> {
+        join(&[b"e", id.as_bytes()])
+    }
+    /// Executions of a function (ids sort by creation time): `fe\0<function>\0<execution>` → ().
+    pub fn function_execution(function: &str, execution: &str) -> Vec<u8> {
+        join(&[b"fe", function.as_bytes(), execution.as_bytes()])
+    }
+    pub fn function_executions(function: &str) -> Vec<u8> {
+        let mut k = join(&[b"fe", function.as_bytes()]);
+        k.push(0);
+        k
+    }
+}
 
 pub mod meta {
     /// Highest event sequence number ever committed (u64).

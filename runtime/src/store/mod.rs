@@ -38,7 +38,7 @@ use crate::model::time::Millis;
 /// An open data directory.
 pub struct Store {
     db: sled::Db,
-    trees: [Tree; 8],
+    trees: [Tree; 9],
 }
 
 /// Options for [`Store::open`].
@@ -73,6 +73,7 @@ impl Store {
             open(keys::TREE_NAMES[5])?,
             open(keys::TREE_NAMES[6])?,
             open(keys::TREE_NAMES[7])?,
+            open(keys::TREE_NAMES[8])?,
         ];
         Ok(Store { db, trees })
     }
@@ -212,6 +213,31 @@ impl Store {
     /// Records under an account prefix (e.g. every user).
     pub fn auth_values<T: serde::de::DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
         self.tree(TreeId::Auth).scan_prefix(prefix).values().map(|v| decode("auth", &v?)).collect()
+    }
+
+    /// A function-tree record (function, deployment, execution).
+    pub fn record<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.tree(TreeId::Functions).get(key)? {
+            None => Ok(None),
+            Some(v) => decode("functions", &v).map(Some),
+        }
+    }
+
+    /// Records under a prefix, in key order.
+    pub fn records<T: serde::de::DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
+        self.tree(TreeId::Functions).scan_prefix(prefix).values().map(|v| decode("functions", &v?)).collect()
+    }
+
+    /// The last components of keys under a prefix (ids listed by an index entry), in key order.
+    pub fn record_ids(&self, prefix: &[u8], reverse: bool) -> Result<Vec<String>, StoreError> {
+        let iter = self.tree(TreeId::Functions).scan_prefix(prefix).keys();
+        let mut ids: Vec<String> = iter
+            .map(|k| k.map(|k| String::from_utf8_lossy(&k[prefix.len()..]).into_owned()))
+            .collect::<Result<_, _>>()?;
+        if reverse {
+            ids.reverse();
+        }
+        Ok(ids)
     }
 
     /// A staged transaction.

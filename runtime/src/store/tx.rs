@@ -30,12 +30,13 @@ use crate::model::row::{self, Row};
 use crate::model::time::Millis;
 
 /// Trees whose changes must be explained by an event.
-const DATA_TREES: [TreeId; 5] = [TreeId::Catalog, TreeId::Rows, TreeId::RowIds, TreeId::Index, TreeId::Auth];
+const DATA_TREES: [TreeId; 6] =
+    [TreeId::Catalog, TreeId::Rows, TreeId::RowIds, TreeId::Index, TreeId::Auth, TreeId::Functions];
 
 pub struct WriteTx<'a> {
     views: &'a [TransactionalTree],
     /// Writes of the running operation, per tree, not yet in the sled transaction.
-    overlay: [HashMap<Vec<u8>, Option<IVec>>; 8],
+    overlay: [HashMap<Vec<u8>, Option<IVec>>; 9],
     op_events: Vec<Event>,
     events: Vec<Event>,
     next_seq: u64,
@@ -326,6 +327,26 @@ impl<'a> WriteTx<'a> {
 
     pub fn remove_auth(&mut self, key: Vec<u8>) {
         self.remove(TreeId::Auth, key);
+    }
+
+    // ---- functions, deployments, executions ----
+
+    pub fn record<T: DeserializeOwned>(&mut self, key: &[u8]) -> Result<Option<T>, Exception> {
+        self.get_json(TreeId::Functions, key)
+    }
+
+    /// Write a function-tree record. The operation must also emit the event
+    /// that explains it, or it is refused when it ends.
+    pub fn put_record<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> Result<(), Exception> {
+        self.put_json(TreeId::Functions, key, value)
+    }
+
+    pub fn put_record_marker(&mut self, key: Vec<u8>) {
+        self.put(TreeId::Functions, key, Vec::new());
+    }
+
+    pub fn remove_record(&mut self, key: Vec<u8>) {
+        self.remove(TreeId::Functions, key);
     }
 
     // ---- staged transactions and keys: bookkeeping, not data, so no events ----

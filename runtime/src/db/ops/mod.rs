@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod functions;
 pub mod rows;
 pub mod schema;
 pub mod teams;
@@ -82,7 +83,7 @@ pub fn row_event(database: &Database, table: &Table, row: &Row, action: EventAct
     )
     .db_kind(database.kind)
     .roles(row_read_roles(table, row))
-    .actor(who.user_id().map(str::to_owned))
+    .actor(who.actor().map(str::to_owned))
 }
 
 /// The permissions a new row gets: the requested ones (normalised), or for a

@@ -317,7 +317,7 @@ pub fn prepare_commit(
                 bulk::select_ids(
                     store,
                     catalog,
-                    &Identity::Key { id: "transaction".into(), scopes: crate::auth::KeyScopes::All },
+                    &Identity::Key { id: "transaction".into(), scopes: crate::auth::KeyScopes::All, actor: None },
                     db,
                     table,
                     &q,
@@ -356,6 +356,11 @@ pub fn commit(
     t.updated = tx.now();
     tx.put_txn(&t.id, &t)?;
     Ok(t)
+}
+
+/// Apply one single-row staged operation (bulk operations need `apply` with their selected ids).
+pub fn apply_op(tx: &mut WriteTx<'_>, catalog: &Catalog, who: &Identity, op: &StagedOp) -> Result<(), Exception> {
+    apply(tx, catalog, who, op, None)
 }
 
 fn apply(
