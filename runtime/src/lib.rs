@@ -26,7 +26,7 @@
 //! - Every change goes through `db::Db::write`, to one writer thread, and
 //!   through `store::WriteTx`, whose write methods all take the event; an
 //!   operation that changes data without an event is refused. Data and events
-//!   commit in one sled transaction, so the log and the tables never disagree.
+//!   commit in one atomic sled batch, so the log and the tables never disagree.
 //! - In durable mode a 2xx answer means flushed to disk: the writer flushes
 //!   once per batch (group commit) before answering anyone in it.
 

@@ -21,9 +21,9 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
-pub use arcade::function::log::Level;
-use arcade::function::tables::Error as TablesError;
-pub use arcade::function::types::{
+pub use self::arcade::function::log::Level;
+use self::arcade::function::tables::Error as TablesError;
+pub use self::arcade::function::types::{
     Header as WitHeader, Request as WitRequest, Response as WitResponse, Trigger as WitTrigger,
 };
 
@@ -58,9 +58,9 @@ impl WasiView for HostState {
     }
 }
 
-impl arcade::function::types::Host for HostState {}
+impl self::arcade::function::types::Host for HostState {}
 
-impl arcade::function::log::Host for HostState {
+impl self::arcade::function::log::Host for HostState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         if self.output_used() + message.len() + 1 > OUTPUT_LIMIT {
             self.output_exceeded = true;
@@ -101,7 +101,7 @@ fn object(data: &str) -> Result<Map<String, Value>, TablesError> {
 
 type Answer<T> = wasmtime::Result<Result<T, TablesError>>;
 
-impl arcade::function::tables::Host for HostState {
+impl self::arcade::function::tables::Host for HostState {
     fn get_row(&mut self, database: String, table: String, row_id: String) -> Answer<Option<String>> {
         Ok(self.staging.get_row(&database, &table, &row_id).map_err(to_wit))
     }

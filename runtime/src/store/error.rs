@@ -7,23 +7,10 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("corrupt record in {tree}: {detail}")]
     Corrupt { tree: &'static str, detail: String },
-    #[error("write transaction aborted: {0}")]
-    Aborted(String),
     #[error("a write without its event was refused ({0}): every change must log an event")]
     WriteWithoutEvent(&'static str),
     #[error("data directory {path}: {source}")]
     Io { path: String, source: std::io::Error },
-}
-
-impl From<sled::transaction::UnabortableTransactionError> for StoreError {
-    fn from(e: sled::transaction::UnabortableTransactionError) -> Self {
-        match e {
-            sled::transaction::UnabortableTransactionError::Storage(e) => StoreError::Sled(e),
-            sled::transaction::UnabortableTransactionError::Conflict => {
-                StoreError::Aborted("conflict inside the single writer".into())
-            }
-        }
-    }
 }
 
 impl From<StoreError> for crate::model::exception::Exception {

@@ -28,6 +28,21 @@ pub enum TreeId {
     Functions = 8,
 }
 
+impl TreeId {
+    /// Every logical tree, indexed by its number.
+    pub const ALL: [TreeId; 9] = [
+        TreeId::Meta,
+        TreeId::Catalog,
+        TreeId::Rows,
+        TreeId::RowIds,
+        TreeId::Index,
+        TreeId::Events,
+        TreeId::Auth,
+        TreeId::Txns,
+        TreeId::Functions,
+    ];
+}
+
 pub const TREE_NAMES: [&str; 9] =
     ["meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns", "functions"];
 

@@ -41,7 +41,7 @@ impl Store {
         if after >= upto {
             return Ok(Ok(out));
         }
-        let range = keys::event(after + 1)..=keys::event(upto);
+        let range = keys::event(after + 1).to_vec()..=keys::event(upto).to_vec();
         for item in self.tree(TreeId::Events).range(range).take(limit) {
             let (_, v) = item?;
             let ev: Event = serde_json::from_slice(&v)
@@ -66,9 +66,12 @@ impl Store {
         }
     }
 
-    /// Number of events the log holds.
+    /// Number of events the log holds (sequence numbers have no gaps).
     pub fn event_count(&self) -> usize {
-        self.tree(TreeId::Events).len()
+        match (self.first_seq(), self.last_seq()) {
+            (Ok(first), Ok(last)) if last >= first => (last - first + 1) as usize,
+            _ => 0,
+        }
     }
 
     /// Apply retention: keep at most `max_events` events and none older than

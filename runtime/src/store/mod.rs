@@ -6,9 +6,9 @@
 //! event log (`log`). Everything above it sees typed records.
 //!
 //! Writes happen only through [`Store::transact`], called by the single writer
-//! (`crate::db::writer`), one sled transaction per batch. Reads may run on any
-//! thread at any time; they see whole batches, never half of one, because
-//! sled's transactions commit under an exclusive lock.
+//! (`crate::db::writer`), one atomic sled batch per group of operations. Reads
+//! may run on any thread at any time; they see whole batches, never half of
+//! one, because sled applies a batch under an exclusive lock.
 //!
 //! Durability: sled keeps recent writes in memory and writes them out every
 //! 500 ms; [`Store::flush`] forces everything written so far to disk (fsync).
@@ -18,12 +18,15 @@ pub mod codec;
 pub mod error;
 pub mod keys;
 pub mod log;
+pub mod space;
 pub mod tx;
 
 use std::ops::Bound;
 use std::path::Path;
 
 use sled::{IVec, Tree};
+
+pub use space::Space;
 
 pub use error::StoreError;
 use keys::TreeId;
@@ -38,7 +41,8 @@ use crate::model::time::Millis;
 /// An open data directory.
 pub struct Store {
     db: sled::Db,
-    trees: [Tree; 9],
+    /// Every logical tree lives in this one sled tree (see `space`).
+    tree: Tree,
 }
 
 /// Options for [`Store::open`].
@@ -63,51 +67,30 @@ impl Store {
             .cache_capacity(opts.cache_bytes)
             .flush_every_ms(Some(500))
             .open()?;
-        let open = |name: &str| db.open_tree(name);
-        let trees = [
-            open(keys::TREE_NAMES[0])?,
-            open(keys::TREE_NAMES[1])?,
-            open(keys::TREE_NAMES[2])?,
-            open(keys::TREE_NAMES[3])?,
-            open(keys::TREE_NAMES[4])?,
-            open(keys::TREE_NAMES[5])?,
-            open(keys::TREE_NAMES[6])?,
-            open(keys::TREE_NAMES[7])?,
-            open(keys::TREE_NAMES[8])?,
-        ];
-        Ok(Store { db, trees })
+        let tree = db.open_tree("arcade")?;
+        Ok(Store { db, tree })
     }
 
-    pub(crate) fn tree(&self, id: TreeId) -> &Tree {
-        &self.trees[id as usize]
+    pub(crate) fn tree(&self, id: TreeId) -> Space<'_> {
+        Space::new(&self.tree, id)
     }
 
-    /// Run `f` in one sled transaction over every tree, giving events sequence
-    /// numbers from `next_seq`. Returns what `f` returned, the events it
-    /// committed (in order) and the next free sequence number.
-    ///
-    /// `f` may run more than once if sled retries, so it must only depend on
-    /// what it reads through the transaction.
+    /// Run `f` as one atomic write, giving events sequence numbers from
+    /// `next_seq`. Returns what `f` returned, the events it committed (in
+    /// order) and the next free sequence number. Everything `f` wrote is
+    /// applied as one sled batch: after a crash it is all there or none of it.
+    /// Only the writer calls this, so nothing else changes the data while `f` reads.
     pub fn transact<R>(
         &self,
         next_seq: u64,
         now: Millis,
-        f: impl Fn(&mut WriteTx<'_>) -> R,
+        f: impl FnOnce(&mut WriteTx<'_>) -> R,
     ) -> Result<(R, Vec<Event>, u64), StoreError> {
-        use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-        let result = self.trees[..].transaction(|views| {
-            let mut tx = WriteTx::new(views, next_seq, now);
-            let r = f(&mut tx);
-            match tx.finish() {
-                Ok((events, next)) => Ok((r, events, next)),
-                Err(e) => Err(ConflictableTransactionError::Abort(e)),
-            }
-        });
-        match result {
-            Ok(v) => Ok(v),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-        }
+        let mut tx = WriteTx::new(&self.tree, next_seq, now);
+        let r = f(&mut tx);
+        let (batch, events, next) = tx.finish()?;
+        self.tree.apply_batch(batch)?;
+        Ok((r, events, next))
     }
 
     /// Force every write so far to disk. Returns the bytes written.
@@ -170,7 +153,7 @@ impl Store {
             (Some(s), true) => Bound::Excluded(keys::row(tid, s).to_vec()),
             _ => Bound::Included(keys::row(tid, u64::MAX).to_vec()),
         };
-        let iter = self.tree(TreeId::Rows).range::<Vec<u8>, _>((lo, hi));
+        let iter = self.tree(TreeId::Rows).range((lo, hi));
         let iter: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> =
             if reverse { Box::new(iter.rev()) } else { Box::new(iter) };
         iter.map(|item| {
@@ -188,7 +171,7 @@ impl Store {
         hi: Bound<Vec<u8>>,
         reverse: bool,
     ) -> impl Iterator<Item = Result<u64, StoreError>> + '_ {
-        let iter = self.tree(TreeId::Index).range::<Vec<u8>, _>((lo, hi));
+        let iter = self.tree(TreeId::Index).range((lo, hi));
         let iter: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> =
             if reverse { Box::new(iter.rev()) } else { Box::new(iter) };
         iter.map(|item| {

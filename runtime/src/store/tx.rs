@@ -1,24 +1,25 @@
 //! The write transaction: the only way to change what the store holds.
 //!
-//! A [`WriteTx`] wraps one sled transaction over every tree, opened by the
-//! writer for a whole batch of operations (group commit). Each operation runs
-//! inside [`WriteTx::op`], which gives it a savepoint: its writes collect in an
-//! overlay that later reads see, and only if the operation succeeds do they
-//! join the sled transaction. A failed operation leaves no trace, not even a
-//! used sequence number.
+//! A [`WriteTx`] gathers the writes of a whole batch of operations (group
+//! commit) and hands them to the store as one atomic sled batch. Each
+//! operation runs inside [`WriteTx::op`], which gives it a savepoint: its
+//! writes collect in an overlay that later reads see, and only if the
+//! operation succeeds do they join the batch. A failed operation leaves no
+//! trace, not even a used sequence number. Reads go to the op's overlay, then
+//! the batch's, then the store, which nothing else writes meanwhile (only the
+//! writer thread opens a `WriteTx`).
 //!
 //! Rows, catalog entries and accounts can only be written through methods that
 //! also take the event describing the change, and an operation that changed
 //! data without emitting an event is refused at its end. So "no change without
 //! its event" is a property of this API; "no event without its change" holds
-//! because both land in the same sled transaction.
+//! because both land in the same atomic sled batch.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sled::IVec;
-use sled::transaction::TransactionalTree;
+use sled::{Batch, IVec, Tree};
 
 use super::codec;
 use super::error::StoreError;
@@ -34,9 +35,11 @@ const DATA_TREES: [TreeId; 6] =
     [TreeId::Catalog, TreeId::Rows, TreeId::RowIds, TreeId::Index, TreeId::Auth, TreeId::Functions];
 
 pub struct WriteTx<'a> {
-    views: &'a [TransactionalTree],
-    /// Writes of the running operation, per tree, not yet in the sled transaction.
+    tree: &'a Tree,
+    /// Writes of the running operation, per logical tree.
     overlay: [HashMap<Vec<u8>, Option<IVec>>; 9],
+    /// Writes of the operations of this batch that succeeded, per logical tree.
+    batch: [HashMap<Vec<u8>, Option<IVec>>; 9],
     op_events: Vec<Event>,
     events: Vec<Event>,
     next_seq: u64,
@@ -45,10 +48,11 @@ pub struct WriteTx<'a> {
 }
 
 impl<'a> WriteTx<'a> {
-    pub(super) fn new(views: &'a [TransactionalTree], next_seq: u64, now: Millis) -> Self {
+    pub(super) fn new(tree: &'a Tree, next_seq: u64, now: Millis) -> Self {
         Self {
-            views,
+            tree,
             overlay: Default::default(),
+            batch: Default::default(),
             op_events: Vec::new(),
             events: Vec::new(),
             next_seq,
@@ -81,26 +85,32 @@ impl<'a> WriteTx<'a> {
             return Err(StoreError::WriteWithoutEvent(keys::TREE_NAMES[*tree as usize]));
         }
         for (tree, writes) in self.overlay.iter_mut().enumerate() {
-            let view = &self.views[tree];
-            for (key, value) in writes.drain() {
-                match value {
-                    Some(v) => view.insert(key, v)?,
-                    None => view.remove(key)?,
-                };
-            }
+            self.batch[tree].extend(writes.drain());
         }
         self.events.append(&mut self.op_events);
         Ok(())
     }
 
-    pub(super) fn finish(self) -> Result<(Vec<Event>, u64), StoreError> {
+    /// The batch to apply, the events it commits and the next free sequence number.
+    pub(super) fn finish(mut self) -> Result<(Batch, Vec<Event>, u64), StoreError> {
         if let Some(e) = self.fatal {
             return Err(e);
         }
         if let Some(last) = self.events.last() {
-            self.views[TreeId::Meta as usize].insert(keys::meta::LAST_SEQ, &last.seq.to_be_bytes())?;
+            self.batch[TreeId::Meta as usize]
+                .insert(keys::meta::LAST_SEQ.to_vec(), Some(IVec::from(&last.seq.to_be_bytes()[..])));
         }
-        Ok((self.events, self.next_seq))
+        let mut batch = Batch::default();
+        for (id, writes) in self.batch.iter_mut().enumerate() {
+            for (key, value) in writes.drain() {
+                let k = super::space::physical(TreeId::ALL[id], &key);
+                match value {
+                    Some(v) => batch.insert(k, v),
+                    None => batch.remove(k),
+                }
+            }
+        }
+        Ok((batch, self.events, self.next_seq))
     }
 
     /// The time every write of this batch is stamped with.
@@ -131,7 +141,10 @@ impl<'a> WriteTx<'a> {
         if let Some(v) = self.overlay[tree as usize].get(key) {
             return Ok(v.clone());
         }
-        match self.views[tree as usize].get(key) {
+        if let Some(v) = self.batch[tree as usize].get(key) {
+            return Ok(v.clone());
+        }
+        match super::space::Space::new(self.tree, tree).get(key) {
             Ok(v) => Ok(v),
             Err(e) => {
                 let e = StoreError::from(e);
