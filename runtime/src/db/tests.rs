@@ -194,3 +194,27 @@ async fn retention_trims_and_says_so() {
     assert_eq!(tail.try_next().unwrap().len(), 10);
     db.close().await;
 }
+
+/// A schema change is in the catalog by the time its writer answers, so a
+/// client that reads right after its 2xx sees it (this once raced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_changes_are_visible_once_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = setup(dir.path()).await;
+    for i in 0..50 {
+        let who = key();
+        let body = obj(json!({"key": format!("c{i}"), "required": false}));
+        db.write_exclusive(
+            |_, _| Ok(()),
+            move |tx, _, _| schema::create_column(tx, &who, "d", "t", ColumnType::Integer, &body),
+        )
+        .await
+        .unwrap();
+        let catalog = db.catalog();
+        let table = catalog.table("d", "t").unwrap();
+        assert!(
+            table.columns.iter().any(|c| c.key == format!("c{i}")),
+            "column c{i} not in the catalog after its answer"
+        );
+    }
+}

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::catalog::Catalog;
 use crate::events::bus::Bus;
+use crate::model::event::Event;
 use crate::model::exception::Exception;
 use crate::model::time;
 use crate::store::{Store, WriteTx};
@@ -126,9 +127,15 @@ impl Writer {
                     }
                 }
             }
-            self.commit(batch, &catalog);
+            let outcome = self.commit(&batch, &catalog);
+            // Schema changes run as exclusive operations: the new catalog must
+            // be in place before anyone hears that the change is done.
             if exclusive {
                 self.reload_catalog();
+            }
+            let outcome = outcome.map(|events| self.bus.publish_events(events));
+            for op in batch {
+                op.finish(outcome.clone());
             }
         }
         if let Err(e) = self.store.flush() {
@@ -144,13 +151,15 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, batch: Vec<Job>, catalog: &Catalog) {
+    /// Apply a batch as one atomic write (and flush it, when durable).
+    /// Returns the events it committed; nobody has been answered yet.
+    fn commit(&mut self, batch: &[Job], catalog: &Catalog) -> Result<Vec<Event>, Exception> {
         let result = self.store.transact(self.next_seq, time::now_ms(), |tx| {
-            for op in &batch {
+            for op in batch {
                 op.apply(tx, catalog);
             }
         });
-        let outcome = match result {
+        match result {
             Ok(((), events, next)) => {
                 self.next_seq = next;
                 let flushed = match self.durability {
@@ -158,17 +167,11 @@ impl Writer {
                     _ => Ok(()),
                 };
                 match flushed {
-                    Ok(()) => {
-                        self.bus.publish_events(events);
-                        Ok(())
-                    }
+                    Ok(()) => Ok(events),
                     Err(e) => Err(Exception::internal(format!("flush failed, writes not acknowledged: {e}"))),
                 }
             }
             Err(e) => Err(Exception::internal(format!("batch transaction failed: {e}"))),
-        };
-        for op in batch {
-            op.finish(outcome.clone());
         }
     }
 
