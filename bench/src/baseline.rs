@@ -1,7 +1,8 @@
 //! The yardstick: the same inserts straight into sled 0.34.7 from this
 //! process, single-threaded, with and without a `flush()` after each write.
 //! Also reads back the shape of a data directory Arcade wrote (sizes of its
-//! row and event records), so the baseline writes values of the same size.
+//! row and event records), so the baseline writes values of the same size,
+//! and, for context, writes those records the way Arcade's writer does.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -63,7 +64,24 @@ pub fn sled_writes(
     Ok(Run { ops: lat.len() as u64, elapsed, latencies_us: lat, cpu: Some(before.until(&after)) })
 }
 
-/// Count and average key/value size of one tree.
+/// Arcade's logical trees, by the number that prefixes their keys (single-tree
+/// layout) or as separate sled trees (older layout). Mirrors `store::keys`.
+const LOGICAL_TREES: [&str; 9] = ["meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns", "functions"];
+/// The one sled tree of the single-tree layout.
+const SINGLE_TREE: &[u8] = b"arcade";
+
+/// How an Arcade data directory lays its trees out in sled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One sled tree, `arcade`, each logical tree a one-byte key prefix; the
+    /// writer applies each group of operations as one `apply_batch`.
+    SingleTree,
+    /// One sled tree per logical tree; the writer commits each group in one
+    /// sled transaction over all of them.
+    TreePerLogical,
+}
+
+/// Count and average key/value size of one logical tree.
 #[derive(Debug, Clone, Default)]
 pub struct TreeShape {
     pub name: String,
@@ -72,23 +90,55 @@ pub struct TreeShape {
     pub avg_value: f64,
 }
 
-/// Read the trees of an Arcade data directory (the server must be stopped).
-pub fn inspect(data_dir: &Path) -> Result<Vec<TreeShape>> {
-    let db = open(&data_dir.join("sled"))?;
-    let mut out = Vec::new();
-    for name in ["rows", "row_ids", "index", "events", "meta"] {
-        let tree = db.open_tree(name)?;
-        let (mut n, mut k, mut v) = (0u64, 0u64, 0u64);
-        for item in tree.iter() {
-            let (key, value) = item?;
-            n += 1;
-            k += key.len() as u64;
-            v += value.len() as u64;
-        }
-        let avg = |x: u64| if n > 0 { x as f64 / n as f64 } else { 0.0 };
-        out.push(TreeShape { name: name.to_owned(), entries: n, avg_key: avg(k), avg_value: avg(v) });
+/// Read an Arcade data directory (the server must be stopped): its layout and
+/// the shape of each logical tree. Fails if it holds no rows, so the baseline
+/// never silently uses made-up sizes.
+pub fn inspect(data_dir: &Path) -> Result<(Layout, Vec<TreeShape>)> {
+    let path = data_dir.join("sled");
+    if !path.is_dir() {
+        anyhow::bail!("no sled store at {} (did the data directory layout change?)", path.display());
     }
-    Ok(out)
+    let db = open(&path)?;
+    let names = db.tree_names();
+    let mut sums = [(0u64, 0u64, 0u64); 9];
+    let layout = if names.iter().any(|n| n.as_ref() == SINGLE_TREE) {
+        for item in db.open_tree(SINGLE_TREE)?.iter() {
+            let (key, value) = item?;
+            if let Some(slot) = key.first().and_then(|b| sums.get_mut(usize::from(*b))) {
+                *slot = (slot.0 + 1, slot.1 + key.len() as u64 - 1, slot.2 + value.len() as u64);
+            }
+        }
+        Layout::SingleTree
+    } else {
+        for (i, name) in LOGICAL_TREES.iter().enumerate() {
+            if !names.iter().any(|n| n.as_ref() == name.as_bytes()) {
+                continue;
+            }
+            for item in db.open_tree(name)?.iter() {
+                let (key, value) = item?;
+                sums[i] = (sums[i].0 + 1, sums[i].1 + key.len() as u64, sums[i].2 + value.len() as u64);
+            }
+        }
+        Layout::TreePerLogical
+    };
+    let shapes: Vec<TreeShape> = LOGICAL_TREES
+        .iter()
+        .zip(sums)
+        .filter(|(_, (n, _, _))| *n > 0)
+        .map(|(name, (n, k, v))| TreeShape {
+            name: (*name).to_owned(),
+            entries: n,
+            avg_key: k as f64 / n as f64,
+            avg_value: v as f64 / n as f64,
+        })
+        .collect();
+    if !shapes.iter().any(|s| s.name == "rows") {
+        anyhow::bail!(
+            "found no row records in {} ({layout:?} layout); bench/src/baseline.rs needs updating",
+            path.display()
+        );
+    }
+    Ok((layout, shapes))
 }
 
 /// Sizes of the records one row create writes, as measured in an Arcade data directory.
@@ -99,12 +149,14 @@ pub struct RowRecords {
 }
 
 /// Context, not the baseline: what sled itself costs when used the way
-/// Arcade's writer uses it. Batches of `batch` rows, each batch one sled
-/// transaction over 8 trees, each row: a lookup of its id, then the row, the
-/// id entry, one index entry and its event; the batch also stores the last
-/// sequence number. `flush` flushes once per batch (group commit). Counts rows.
-pub fn sled_tx_batches(
+/// Arcade's writer uses it (`layout`). Groups of `batch` rows; each row: a
+/// lookup of its id, then the row, the id entry, one index entry and its
+/// event; each group also stores the last sequence number, and is written as
+/// one atomic unit (an `apply_batch`, or a transaction over the trees).
+/// `flush` flushes once per group (group commit). Counts rows.
+pub fn sled_groups(
     dir: &Path,
+    layout: Layout,
     batch: usize,
     sizes: RowRecords,
     flush: bool,
@@ -115,9 +167,21 @@ pub fn sled_tx_batches(
     use sled::transaction::ConflictableTransactionError;
 
     let db = open(dir)?;
-    let names = ["meta", "catalog", "rows", "row_ids", "index", "events", "auth", "txns"];
-    let trees = names.iter().map(|n| db.open_tree(n)).collect::<Result<Vec<_>, _>>()?;
-    let mut seq: u64 = trees[2].len() as u64 + 1;
+    let trees = match layout {
+        Layout::SingleTree => vec![db.open_tree(SINGLE_TREE)?],
+        Layout::TreePerLogical => LOGICAL_TREES.iter().map(|n| db.open_tree(n)).collect::<Result<Vec<_>, _>>()?,
+    };
+    let key = |tree: usize, k: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(k.len() + 1);
+        if layout == Layout::SingleTree {
+            out.push(tree as u8);
+        }
+        out.extend_from_slice(k);
+        out
+    };
+    // The physical tree a logical tree lives in.
+    let at = |tree: usize| if layout == Layout::SingleTree { 0 } else { tree };
+    let mut seq: u64 = trees[at(2)].len() as u64 + 1;
     let row = vec![7u8; sizes.row_value];
     let event = vec![9u8; sizes.event_value];
     let mut lat = Vec::new();
@@ -127,29 +191,56 @@ pub fn sled_tx_batches(
     let deadline = start + duration;
     while rows < max_rows && Instant::now() < deadline {
         let first = seq;
+        let records = |s: u64| {
+            let mut id = b"\0\0\0\x01".to_vec();
+            id.extend_from_slice(format!("{s:020x}").as_bytes());
+            let mut row_key = vec![0, 0, 0, 1];
+            row_key.extend_from_slice(&s.to_be_bytes());
+            let mut index_key = vec![0, 0, 0, 1, 3];
+            index_key.extend_from_slice(format!("p{}", s % 200_000).as_bytes());
+            index_key.extend_from_slice(&s.to_be_bytes());
+            [
+                (2, key(2, &row_key), row.clone()),
+                (3, key(3, &id), s.to_be_bytes().to_vec()),
+                (4, key(4, &index_key), s.to_be_bytes().to_vec()),
+                (5, key(5, &s.to_be_bytes()), event.clone()),
+            ]
+        };
+        let last = (key(0, b"last_seq"), (first + batch as u64 - 1).to_be_bytes().to_vec());
         let t0 = Instant::now();
-        trees[..]
-            .transaction(|v| {
+        match layout {
+            Layout::SingleTree => {
+                let mut b = sled::Batch::default();
                 for s in first..first + batch as u64 {
-                    let mut id_key = b"\0\0\0\x01".to_vec();
-                    id_key.extend_from_slice(format!("{s:020x}").as_bytes());
-                    if v[3].get(&id_key)?.is_some() {
-                        return Err(ConflictableTransactionError::Abort(()));
+                    let recs = records(s);
+                    if trees[0].get(&recs[1].1)?.is_some() {
+                        anyhow::bail!("row id {s} already present");
                     }
-                    let mut row_key = vec![0, 0, 0, 1];
-                    row_key.extend_from_slice(&s.to_be_bytes());
-                    v[2].insert(row_key, row.as_slice())?;
-                    v[3].insert(id_key, &s.to_be_bytes())?;
-                    let mut index_key = vec![0, 0, 0, 1, 3];
-                    index_key.extend_from_slice(format!("p{}", s % 200_000).as_bytes());
-                    index_key.extend_from_slice(&s.to_be_bytes());
-                    v[4].insert(index_key, &s.to_be_bytes())?;
-                    v[5].insert(&s.to_be_bytes(), event.as_slice())?;
+                    for (_, k, v) in recs {
+                        b.insert(k, v);
+                    }
                 }
-                v[0].insert(b"last_seq".as_slice(), &(first + batch as u64 - 1).to_be_bytes())?;
-                Ok(())
-            })
-            .map_err(|e| anyhow::anyhow!("sled transaction failed: {e:?}"))?;
+                b.insert(last.0.clone(), last.1.clone());
+                trees[0].apply_batch(b)?;
+            }
+            Layout::TreePerLogical => {
+                trees[..]
+                    .transaction(|v| {
+                        for s in first..first + batch as u64 {
+                            let recs = records(s);
+                            if v[3].get(&recs[1].1)?.is_some() {
+                                return Err(ConflictableTransactionError::Abort(()));
+                            }
+                            for (t, k, val) in recs {
+                                v[t].insert(k, val)?;
+                            }
+                        }
+                        v[0].insert(last.0.clone(), last.1.clone())?;
+                        Ok(())
+                    })
+                    .map_err(|e| anyhow::anyhow!("sled transaction failed: {e:?}"))?;
+            }
+        }
         if flush {
             db.flush()?;
         }

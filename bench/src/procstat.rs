@@ -10,8 +10,16 @@ use std::time::Instant;
 #[derive(Debug, Clone, Default)]
 struct ProcTimes {
     total_ticks: u64,
-    /// tid → (thread name, ticks).
-    threads: BTreeMap<u32, (String, u64)>,
+    /// tid → the thread's name and times.
+    threads: BTreeMap<u32, ThreadTimes>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ThreadTimes {
+    name: String,
+    ticks: u64,
+    /// Nanoseconds spent runnable but waiting for a CPU (`schedstat`, second field).
+    run_delay_ns: u64,
 }
 
 /// A point-in-time reading; two of them make a [`CpuUse`].
@@ -30,8 +38,19 @@ pub struct CpuUse {
     pub bench_pct: Option<f64>,
     /// Whole machine, busy share of all cores in percent of one core.
     pub machine_pct: Option<f64>,
-    /// Server threads grouped by name: (name, thread count, percent of one core), busiest first.
-    pub server_threads: Vec<(String, usize, f64)>,
+    /// Server threads grouped by name, busiest first.
+    pub server_threads: Vec<ThreadGroup>,
+}
+
+/// Threads of one name (e.g. `tokio-rt-worker`) over a run.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadGroup {
+    pub name: String,
+    pub threads: usize,
+    /// CPU used, in percent of one core.
+    pub cpu_pct: f64,
+    /// Time runnable but not running (waiting for a core), in percent of the run, summed over the threads.
+    pub wait_pct: f64,
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -61,7 +80,11 @@ fn read_proc(pid: &str) -> Option<ProcTimes> {
             if let Some((name, ticks)) =
                 std::fs::read_to_string(entry.path().join("stat")).ok().as_deref().and_then(parse_stat)
             {
-                threads.insert(tid, (name, ticks));
+                let run_delay_ns = std::fs::read_to_string(entry.path().join("schedstat"))
+                    .ok()
+                    .and_then(|t| t.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+                    .unwrap_or(0);
+                threads.insert(tid, ThreadTimes { name, ticks, run_delay_ns });
             }
         }
     }
@@ -107,18 +130,26 @@ impl Snapshot {
             (Some(a), Some(b)) => Some(pct(b.total_ticks.saturating_sub(a.total_ticks))),
             _ => None,
         };
-        let mut groups: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+        let mut groups: BTreeMap<String, (usize, u64, u64)> = BTreeMap::new();
         if let (Some(a), Some(b)) = (&self.server, &later.server) {
-            for (tid, (name, ticks)) in &b.threads {
-                let before = a.threads.get(tid).map(|(_, t)| *t).unwrap_or(0);
-                let g = groups.entry(name.clone()).or_default();
+            for (tid, t) in &b.threads {
+                let before = a.threads.get(tid).cloned().unwrap_or_default();
+                let g = groups.entry(t.name.clone()).or_default();
                 g.0 += 1;
-                g.1 += ticks.saturating_sub(before);
+                g.1 += t.ticks.saturating_sub(before.ticks);
+                g.2 += t.run_delay_ns.saturating_sub(before.run_delay_ns);
             }
         }
-        let mut server_threads: Vec<(String, usize, f64)> =
-            groups.into_iter().map(|(name, (n, ticks))| (name, n, pct(ticks))).collect();
-        server_threads.sort_by(|x, y| y.2.total_cmp(&x.2));
+        let mut server_threads: Vec<ThreadGroup> = groups
+            .into_iter()
+            .map(|(name, (threads, ticks, delay))| ThreadGroup {
+                name,
+                threads,
+                cpu_pct: pct(ticks),
+                wait_pct: delay as f64 / 1e9 / secs * 100.0,
+            })
+            .collect();
+        server_threads.sort_by(|x, y| y.cpu_pct.total_cmp(&x.cpu_pct));
         let machine_pct = match (self.machine, later.machine) {
             (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
                 let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;

@@ -58,7 +58,7 @@ pub fn runs_table(out: &mut String, m: &Measurement, unit: &str) {
     let _ = writeln!(out, "**{}** ({} client{})\n", m.name, m.clients, if m.clients == 1 { "" } else { "s" });
     let _ = writeln!(
         out,
-        "| run | {unit}/s | ops | seconds | p50 ms | p99 ms | max ms | server CPU | bench CPU | other CPU | busiest server threads |"
+        "| run | {unit}/s | ops | seconds | p50 ms | p99 ms | max ms | server CPU | bench CPU | other CPU | busiest server threads: CPU (+ time runnable, waiting for a core) |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let rows = m.runs.iter().enumerate().map(|(i, r)| (format!("{}", i + 1), r));
@@ -68,9 +68,12 @@ pub fn runs_table(out: &mut String, m: &Measurement, unit: &str) {
         let threads = cpu
             .server_threads
             .iter()
-            .filter(|t| t.2 >= 1.0)
-            .take(4)
-            .map(|(name, n, p)| if *n > 1 { format!("{name} ×{n} {p:.0}%") } else { format!("{name} {p:.0}%") })
+            .filter(|t| t.cpu_pct >= 1.0)
+            .take(3)
+            .map(|t| {
+                let n = if t.threads > 1 { format!(" ×{}", t.threads) } else { String::new() };
+                format!("{}{n} {:.0}% (+{:.0}% waiting)", t.name, t.cpu_pct, t.wait_pct)
+            })
             .collect::<Vec<_>>()
             .join(", ");
         let _ = writeln!(
@@ -101,7 +104,7 @@ pub fn runs_table(out: &mut String, m: &Measurement, unit: &str) {
 /// Output of a shell command, trimmed, or a note that it could not run.
 pub fn sh(cmd: &str, args: &[&str]) -> String {
     match Command::new(cmd).args(args).output() {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim_end().to_owned(),
         Ok(o) => format!("({cmd} failed: {})", String::from_utf8_lossy(&o.stderr).trim()),
         Err(e) => format!("({cmd} unavailable: {e})"),
     }

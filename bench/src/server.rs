@@ -4,6 +4,7 @@
 //! messages, and a SIGTERM stop that must end in a clean exit.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +23,9 @@ pub struct TempDir(PathBuf);
 impl TempDir {
     pub fn new(label: &str) -> Result<TempDir> {
         static N: AtomicU64 = AtomicU64::new(0);
+        if N.load(Ordering::Relaxed) == 0 {
+            sweep_stale();
+        }
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let path = std::env::temp_dir().join(format!(
@@ -35,6 +39,22 @@ impl TempDir {
 
     pub fn path(&self) -> &Path {
         &self.0
+    }
+}
+
+/// Remove directories left by an earlier `arcade-bench` that was killed
+/// (its pid, the third part of the name, is no longer running).
+fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("arcade-bench-") else { continue };
+        let parts: Vec<&str> = rest.split('-').collect();
+        // label-pid-nanos-n; labels may contain dashes, so count from the end.
+        let Some(pid) = parts.len().checked_sub(3).and_then(|i| parts[i].parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -61,7 +81,20 @@ impl Server {
         let dir = TempDir::new(durability)?;
         let log = dir.path().join("server.log");
         let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let mut child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        // If this process dies without stopping the server, the kernel sends it SIGTERM. (The
+        // signal follows the spawning *thread*: start servers from the runtime's own threads,
+        // never from a spawn_blocking thread, which may exit while the server runs.)
+        // SAFETY: prctl in the forked child before exec; async-signal-safe, touches no memory.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
             .args(["serve", "--data"])
             .arg(dir.path().join("data"))
             .args(["--listen", "127.0.0.1:0", "--durability", durability])
