@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run every test: the guest SDK and game logic natively, Rust unit and
-# end-to-end tests (with function components built from functions/), then the
-# Node tests that drive Arcade through the official Appwrite SDKs. Sets up what
-# it needs (the wasm toolchain from Debian's packages, npm packages from the
-# committed lock file) and is quick when that is done.
+# end-to-end tests (with function components built from functions/), the Node
+# tests that drive Arcade through the official Appwrite SDKs, and the casino
+# demo in headless Chromium. Sets up what it needs (the wasm toolchain and
+# Chromium from Debian's packages, npm packages from the committed lock files)
+# and is quick when that is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +38,7 @@ cargo test --workspace
 
 step "node tests (appwrite web SDK 28, node-appwrite)"
 ARCADE_BIN="$PWD/target/debug/arcade" node --test --test-force-exit --test-concurrency=1 tests/node/
+
+step "browser test (the casino demo in headless Chromium, two players)"
+scripts/browser-setup.sh
+ARCADE_BIN="$PWD/target/debug/arcade" node --test --test-force-exit --test-concurrency=1 tests/browser/

@@ -46,7 +46,7 @@ pub async fn run(
     }
     let secret = store.secret()?;
     let db = Db::start(store, config.durability)?;
-    let auth = Arc::new(Authenticator::new(api_key, &secret));
+    let auth = Arc::new(Authenticator::new(api_key.clone(), &secret));
     let config_arc = Arc::new(config.clone());
     let realtime = Realtime::start(db.clone(), auth.clone(), config_arc.clone());
     let functions = match crate::functions::Functions::start(
@@ -61,9 +61,37 @@ pub async fn run(
             None
         }
     };
-    let state = AppState { db: db.clone(), auth, config: config_arc, realtime: realtime.clone(), functions };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let upkeep = tokio::spawn(crate::db::maintenance::run(db.clone(), config.retention.clone(), stop_rx));
+    let mut background = Vec::new();
+    if let Some(f) = &functions {
+        let failed = f.fail_interrupted().await?;
+        if failed > 0 {
+            tracing::warn!(failed, "executions interrupted by the last stop were marked failed");
+        }
+        background.push(f.spawn_triggers(config.functions.triggers.clone(), stop_rx.clone()));
+        background.push(f.spawn_scheduler(stop_rx.clone()));
+    }
+    let state = AppState { db: db.clone(), auth, config: config_arc, realtime: realtime.clone(), functions };
+    if let Some(m) = &config.manifest {
+        let report = crate::manifest::apply::apply(m, &state, &api_key)
+            .await
+            .with_context(|| format!("applying {}", m.path.display()))?;
+        if report.changes.is_empty() {
+            println!("{}: up to date", m.path.display());
+        } else {
+            println!("{}: applied", m.path.display());
+            for line in &report.changes {
+                println!("  {line}");
+            }
+        }
+        for (id, file) in &report.new_key_files {
+            println!("  the secret of the new API key {id} is in {} (shown once; keep it safe)", file.display());
+        }
+        if config.dev_reload {
+            background.push(crate::cli::dev::spawn_reloader(m.clone(), state.clone(), stop_rx.clone()));
+        }
+    }
+    background.push(tokio::spawn(crate::db::maintenance::run(db.clone(), config.retention.clone(), stop_rx)));
 
     let addr = listener.local_addr()?;
     println!("arcade listening on http://{addr}");
@@ -85,7 +113,9 @@ pub async fn run(
 
     tracing::info!("shutting down: requests finished, flushing the store");
     let _ = stop_tx.send(true);
-    let _ = upkeep.await;
+    for task in background {
+        let _ = task.await;
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -109,7 +139,7 @@ fn api_key(config: &Config) -> anyhow::Result<(String, bool)> {
     Ok((key, true))
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

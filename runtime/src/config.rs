@@ -22,6 +22,12 @@ pub struct Config {
     pub retention: Retention,
     pub realtime: crate::realtime::limits::RealtimeLimits,
     pub functions: crate::functions::FunctionsConfig,
+    /// A directory served at `/` (the manifest's `project.site`).
+    pub site: Option<PathBuf>,
+    /// The project manifest, applied at start.
+    pub manifest: Option<std::sync::Arc<crate::manifest::Manifest>>,
+    /// `arcade dev`: rebuild and redeploy functions whose sources change.
+    pub dev_reload: bool,
 }
 
 /// Explicit bounds on what one request may ask for.
@@ -68,6 +74,9 @@ impl Config {
             retention: Retention::default(),
             realtime: Default::default(),
             functions: Default::default(),
+            site: None,
+            manifest: None,
+            dev_reload: false,
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod db;
 pub mod events;
 pub mod functions;
 pub mod http;
+pub mod manifest;
 pub mod model;
 pub mod realtime;
 pub mod shutdown;

@@ -2,6 +2,7 @@
 //! directory, plain HTTP. All tests build into this one binary and share
 //! `util`.
 
+mod cli;
 mod durability;
 mod events;
 mod functions;
@@ -11,4 +12,5 @@ mod queries;
 mod realtime;
 mod rest;
 mod transactions;
+mod triggers;
 mod util;

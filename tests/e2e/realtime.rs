@@ -11,9 +11,9 @@ use tungstenite::{Message, WebSocket};
 
 use crate::util::{Client, Server, setup_table};
 
-type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
-fn open(s: &Server, query: &str, headers: &[(&str, &str)]) -> Ws {
+pub(crate) fn open(s: &Server, query: &str, headers: &[(&str, &str)]) -> Ws {
     let url = format!("{}/v1/realtime?project=local{query}", s.url.replace("http://", "ws://"));
     let mut req = url.into_client_request().unwrap();
     for (k, v) in headers {
@@ -43,7 +43,7 @@ fn next(ws: &mut Ws, ms: u64) -> Option<Value> {
     None
 }
 
-fn next_event(ws: &mut Ws, ms: u64) -> Option<Value> {
+pub(crate) fn next_event(ws: &mut Ws, ms: u64) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_millis(ms);
     while Instant::now() < deadline {
         match next(ws, 100) {

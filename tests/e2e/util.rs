@@ -16,6 +16,7 @@ pub struct Server {
     pub url: String,
     pub dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
+    command: String,
     args: Vec<String>,
 }
 
@@ -26,6 +27,11 @@ impl Server {
     }
 
     pub fn start_with(args: &[&str]) -> Server {
+        Self::run("serve", args)
+    }
+
+    /// Run `arcade <command> --data <tmp> --listen 127.0.0.1:0 <args>`.
+    pub fn run(command: &str, args: &[&str]) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
         let mut s = Server {
@@ -33,6 +39,7 @@ impl Server {
             url: String::new(),
             dir,
             _tmp: Some(tmp),
+            command: command.to_owned(),
             args: args.iter().map(|a| a.to_string()).collect(),
         };
         s.spawn();
@@ -41,7 +48,7 @@ impl Server {
 
     fn spawn(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_arcade"))
-            .arg("serve")
+            .arg(&self.command)
             .arg("--data")
             .arg(&self.dir)
             .args(["--listen", "127.0.0.1:0"])
@@ -61,7 +68,7 @@ impl Server {
                 }
             }
         });
-        self.url = rx.recv_timeout(Duration::from_secs(30)).expect("arcade did not report its address");
+        self.url = rx.recv_timeout(Duration::from_secs(120)).expect("arcade did not report its address");
         self.child = Some(child);
     }
 
@@ -323,4 +330,16 @@ pub fn deploy(admin: &Client, id: &str, component_name: &str, execute: &[&str], 
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["status"], "ready", "{}", r.body);
     r.body
+}
+
+/// Poll `f` until it returns `Some`, or panic with `what` after `secs` seconds.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -6,7 +6,9 @@
 //! (sees what that user may read). When the connection drops it reconnects
 //! with `?since=<last seq>`, so nothing is missed across restarts of the server.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
+
+use super::Style;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,16 +27,6 @@ pub struct WatchArgs {
     pub since: Option<u64>,
     /// Print the full payload of each event (otherwise a one-line summary).
     pub full: bool,
-}
-
-struct Style {
-    on: bool,
-}
-
-impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.on { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() }
-    }
 }
 
 fn realtime_url(args: &WatchArgs, since: Option<u64>) -> String {
@@ -57,7 +49,7 @@ fn urlencode(s: &str) -> String {
 
 /// Run until Ctrl-C.
 pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
-    let style = Style { on: std::io::stdout().is_terminal() };
+    let style = Style::stdout();
     let mut since = args.since;
     let mut backoff = Duration::from_millis(250);
     loop {

@@ -84,7 +84,7 @@ mod tests {
     use crate::model::event::{Action, EventDraft, Resource, raw};
 
     fn ev(seq: u64) -> Event {
-        EventDraft::new(Resource::User { user: "u".into() }, Action::Update, raw(&seq)).into_event(seq, 0)
+        EventDraft::new(Resource::User { user: "u".into() }, Action::Update, raw(&seq)).into_event(seq, 0, 0)
     }
 
     #[test]

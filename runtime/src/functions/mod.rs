@@ -19,7 +19,9 @@ pub mod cache;
 pub mod engine;
 pub mod host;
 pub mod runner;
+pub mod schedule;
 pub mod staging;
+pub mod triggers;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -71,12 +73,18 @@ pub struct FunctionsConfig {
     pub concurrency: usize,
     /// Executions that may wait; beyond that, new ones are refused (503).
     pub queue: usize,
+    pub triggers: triggers::TriggerConfig,
 }
 
 impl Default for FunctionsConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self { engine: engine::EngineLimits::default(), concurrency: cores * 2, queue: 4096 }
+        Self {
+            engine: engine::EngineLimits::default(),
+            concurrency: cores * 2,
+            queue: 4096,
+            triggers: triggers::TriggerConfig::default(),
+        }
     }
 }
 
@@ -108,6 +116,17 @@ pub struct ExecRequest {
     pub function: String,
     pub call: Call,
     pub asynchronous: bool,
+    /// For event triggers: the sequence number of the event.
+    pub cause: Option<u64>,
+    /// Place in a chain of event-triggered executions (see `Execution::depth`).
+    pub depth: u32,
+}
+
+impl ExecRequest {
+    /// A request from a client (HTTP): not part of any event chain.
+    pub fn http(function: String, call: Call, asynchronous: bool) -> Self {
+        ExecRequest { function, call, asynchronous, cause: None, depth: 0 }
+    }
 }
 
 impl Functions {
@@ -244,9 +263,9 @@ impl Functions {
         let _ = std::fs::remove_file(self.component_path(deployment));
     }
 
-    /// Execute a function. Synchronous requests resolve with the finished
-    /// execution; asynchronous ones with the `waiting` record, and run in the background.
-    pub async fn execute(self: &Arc<Self>, req: ExecRequest) -> Result<Execution, Exception> {
+    /// The function, its active deployment, the execution record to start
+    /// and the call to make, for a request.
+    fn begin(&self, req: ExecRequest) -> Result<(Function, Deployment, Execution, Call), Exception> {
         let store = self.db.store();
         let f: Function =
             store.record(&k::function(&req.function))?.ok_or_else(|| Exception::new(ErrorType::FunctionNotFound))?;
@@ -259,12 +278,6 @@ impl Functions {
         let d: Deployment = store
             .record(&k::deployment(&deployment_id))?
             .ok_or_else(|| Exception::new(ErrorType::DeploymentNotFound))?;
-        if self.waiting.load(Ordering::Relaxed) >= self.config.queue {
-            return Err(Exception::msg(
-                ErrorType::GeneralRateLimitExceeded,
-                "Too many executions are waiting; try again shortly.",
-            ));
-        }
         let mut call = req.call;
         call.execution_id = id::unique();
         let exec = Execution {
@@ -295,10 +308,27 @@ impl Functions {
             scheduled_at: None,
             user: call.user.clone(),
             event: call.event.clone(),
+            cause: req.cause,
+            depth: req.depth,
             created: time::now_ms(),
             updated: time::now_ms(),
         };
-        if req.asynchronous {
+        Ok((f, d, exec, call))
+    }
+
+    /// Execute a function for a client. Synchronous requests resolve with the
+    /// finished execution; asynchronous ones with the `waiting` record, and
+    /// run in the background.
+    pub async fn execute(self: &Arc<Self>, req: ExecRequest) -> Result<Execution, Exception> {
+        if self.waiting.load(Ordering::Relaxed) >= self.config.queue {
+            return Err(Exception::msg(
+                ErrorType::GeneralRateLimitExceeded,
+                "Too many executions are waiting; try again shortly.",
+            ));
+        }
+        let asynchronous = req.asynchronous;
+        let (f, d, exec, call) = self.begin(req)?;
+        if asynchronous {
             let e = exec.clone();
             let started = self.db.write(move |tx, _| ops::start_execution(tx, &e)).await?;
             let this = self.clone();
@@ -313,6 +343,73 @@ impl Functions {
             Ok(r) => r,
             Err(_) => Err(Exception::new(ErrorType::FunctionSynchronousTimeout)),
         }
+    }
+
+    /// Run an execution the server itself started (an event trigger) to its
+    /// end, however long its timeout allows, and record it.
+    pub async fn execute_to_end(self: &Arc<Self>, req: ExecRequest) -> Result<Execution, Exception> {
+        let (f, d, exec, call) = self.begin(req)?;
+        self.clone().run_and_finish(f, d, exec, call, false).await
+    }
+
+    /// Record an execution that was refused before it ran (a cut event
+    /// chain): `failed`, with the reason in `errors`.
+    pub async fn refuse(self: &Arc<Self>, req: ExecRequest, why: String) -> Result<Execution, Exception> {
+        let (_, _, mut exec, _) = self.begin(req)?;
+        exec.status = "failed".into();
+        exec.response_status = 500;
+        exec.errors = why;
+        self.db.write(move |tx, catalog| ops::finish_execution(tx, catalog, &exec, None, false)).await
+    }
+
+    /// Start a scheduled execution: its `processing` record commits together
+    /// with `mark` (the schedule slot it fires, see `schedule`), so a slot
+    /// fires once, restarts included. It then runs in the background.
+    pub async fn start_scheduled(
+        self: &Arc<Self>,
+        req: ExecRequest,
+        mark: (Vec<u8>, Vec<u8>),
+    ) -> Result<Execution, Exception> {
+        let (f, d, exec, call) = self.begin(req)?;
+        let e = exec.clone();
+        let started = self
+            .db
+            .write(move |tx, _| {
+                let started = ops::start_execution(tx, &e)?;
+                tx.put_meta(mark.0.clone(), mark.1.clone());
+                Ok(started)
+            })
+            .await?;
+        let this = self.clone();
+        let record = started.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.run_and_finish(f, d, record, call, true).await {
+                tracing::warn!(error = %e, "a scheduled execution could not be recorded");
+            }
+        });
+        Ok(started)
+    }
+
+    /// Mark executions that a stop interrupted (still `waiting` or
+    /// `processing` at start) as failed, so none stays pending forever.
+    pub async fn fail_interrupted(self: &Arc<Self>) -> Result<usize, Exception> {
+        let pending: Vec<Execution> = self
+            .db
+            .store()
+            .records::<Execution>(k::EXECUTION_PREFIX)?
+            .into_iter()
+            .filter(|e| e.status == "waiting" || e.status == "processing")
+            .collect();
+        let n = pending.len();
+        for mut e in pending {
+            e.status = "failed".into();
+            e.response_status = 500;
+            e.errors = "The server stopped before this execution finished; it did not run to the end and none of \
+                        its writes were kept."
+                .into();
+            self.db.write(move |tx, catalog| ops::finish_execution(tx, catalog, &e, None, true)).await?;
+        }
+        Ok(n)
     }
 
     /// Run (re-running on conflict) and record the end of an execution.

@@ -103,8 +103,10 @@ fn apply_settings(f: &mut Function, body: &Map<String, Value>) -> Result<(), Exc
         f.events = events;
     }
     if let Some(schedule) = body.opt_str("schedule").map_err(|e| e.exception)? {
-        if !schedule.is_empty() && schedule.split_whitespace().count() != 5 {
-            return Err(Exception::invalid_param("schedule", "Value must be a valid cron expression with five fields"));
+        if !schedule.is_empty() {
+            crate::functions::schedule::Cron::parse(schedule).map_err(|why| {
+                Exception::invalid_param("schedule", format!("Value must be a valid cron expression: {why}"))
+            })?;
         }
         f.schedule = schedule.to_owned();
     }
@@ -592,7 +594,7 @@ async fn execute(
         user,
         execution_id: String::new(),
     };
-    let e = rt.execute(ExecRequest { function: id, call, asynchronous }).await?;
+    let e = rt.execute(ExecRequest::http(id, call, asynchronous)).await?;
     let status = if asynchronous { StatusCode::ACCEPTED } else { StatusCode::CREATED };
     Ok(json(status, &e.to_model(caller.who.is_key(), !asynchronous)))
 }

@@ -13,9 +13,11 @@ pub mod error;
 pub mod extract;
 pub mod functions;
 pub mod health;
+pub mod keys;
 pub mod log;
 pub mod rows;
 pub mod schema;
+pub mod site;
 pub mod teams;
 pub mod transactions;
 pub mod users;
@@ -100,12 +102,22 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/functions", functions::routes())
         .merge(health::routes())
         .merge(log::routes())
+        .merge(keys::routes())
         .route("/v1/realtime", axum::routing::get(crate::realtime::conn::handler))
         .route("/v1/realtime/realtime", axum::routing::get(crate::realtime::conn::handler))
-        .fallback(error::not_found)
+        .fallback(site_or_not_found(state.config.site.clone()))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .with_state(state)
+}
+
+/// The fallback: the static site when there is one, else the API's 404.
+fn site_or_not_found(site: Option<std::path::PathBuf>) -> axum::routing::MethodRouter<AppState> {
+    match site {
+        Some(dir) => axum::routing::get(move |req: axum::extract::Request| site::serve(dir.clone(), req))
+            .fallback(error::not_found),
+        None => axum::routing::any(error::not_found),
+    }
 }
 
 /// A JSON response from bytes already serialized.

@@ -189,4 +189,6 @@ pub struct ApiKey {
     pub scopes: Vec<String>,
     pub expire: Option<Millis>,
     pub created: Millis,
+    #[serde(default)]
+    pub updated: Millis,
 }

@@ -45,6 +45,21 @@ impl ColumnType {
         })
     }
 
+    /// The REST path segment of the type (the inverse of `from_path`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::String => "string",
+            Self::Integer => "integer",
+            Self::Float => "float",
+            Self::Boolean => "boolean",
+            Self::Datetime => "datetime",
+            Self::Email => "email",
+            Self::Enum => "enum",
+            Self::Url => "url",
+            Self::Ip => "ip",
+        }
+    }
+
     /// The `type` and `format` fields of the column model.
     fn model_type(self) -> (&'static str, Option<&'static str>) {
         match self {

@@ -33,7 +33,16 @@ pub struct Event {
     /// The user whose request caused the change, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// How many event-triggered executions led to this change: 0 for a change
+    /// a client or a schedule made, n + 1 for one made by an execution that an
+    /// event of depth n triggered. Triggers cut chains at a set depth.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
     pub payload: Box<RawValue>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// An event before the log has given it a sequence number and a time.
@@ -69,7 +78,7 @@ impl EventDraft {
         self
     }
 
-    pub fn into_event(self, seq: u64, time: Millis) -> Event {
+    pub fn into_event(self, seq: u64, time: Millis, depth: u32) -> Event {
         Event {
             seq,
             time,
@@ -79,6 +88,7 @@ impl EventDraft {
             db_kind: self.db_kind,
             roles: self.roles,
             actor: self.actor,
+            depth,
             payload: self.payload,
         }
     }

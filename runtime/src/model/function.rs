@@ -198,6 +198,13 @@ pub struct Execution {
     /// The event that triggered it, for event triggers.
     #[serde(default)]
     pub event: Option<String>,
+    /// For event triggers: the log sequence number of that event.
+    #[serde(default)]
+    pub cause: Option<u64>,
+    /// Place in a chain of event-triggered executions: 0 for one a client or
+    /// a schedule started, n + 1 for one triggered by an event of depth n.
+    #[serde(default)]
+    pub depth: u32,
     pub created: Millis,
     pub updated: Millis,
 }

@@ -121,7 +121,7 @@ mod tests {
         )
         .db_kind(DbKind::TablesDb)
         .roles(vec!["any".into()])
-        .into_event(7, 0);
+        .into_event(7, 0, 0);
         let mut p = Prepared::new(Arc::new(ev));
         let a = p.frame(&["s1"]);
         let b = p.frame(&["s1"]);

@@ -69,6 +69,7 @@ pub mod functions {
     pub fn execution(id: &str) -> Vec<u8> {
         join(&[b"e", id.as_bytes()])
     }
+    pub const EXECUTION_PREFIX: &[u8] = b"e\0";
     /// Executions of a function (ids sort by creation time): `fe\0<function>\0<execution>` → ().
     pub fn function_execution(function: &str, execution: &str) -> Vec<u8> {
         join(&[b"fe", function.as_bytes(), execution.as_bytes()])
@@ -95,6 +96,25 @@ pub mod meta {
     pub const DROPPED_TID: &[u8] = b"dropped_tid\0";
     /// Indexes whose entries still await purging after a drop: prefix + iid.
     pub const DROPPED_IID: &[u8] = b"dropped_iid\0";
+    /// Event triggers have handled every event up to this sequence number (u64).
+    pub const TRIGGER_CURSOR: &[u8] = b"trigger_cursor";
+    /// An event-triggered execution committed: prefix + event seq (u64) + function id.
+    pub const TRIGGER_DONE: &[u8] = b"trigger_done\0";
+    /// The last schedule slot a function fired: prefix + function id → JSON.
+    pub const SCHEDULE: &[u8] = b"schedule\0";
+
+    pub fn trigger_done(seq: u64, function: &str) -> Vec<u8> {
+        let mut k = TRIGGER_DONE.to_vec();
+        k.extend_from_slice(&seq.to_be_bytes());
+        k.extend_from_slice(function.as_bytes());
+        k
+    }
+
+    pub fn schedule(function: &str) -> Vec<u8> {
+        let mut k = SCHEDULE.to_vec();
+        k.extend_from_slice(function.as_bytes());
+        k
+    }
 }
 
 pub fn database(db: &str) -> Vec<u8> {

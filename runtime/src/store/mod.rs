@@ -258,6 +258,21 @@ impl Store {
         self.tree(TreeId::Meta).scan_prefix(keys::auth::API_KEY_PREFIX).values().map(|v| decode("meta", &v?)).collect()
     }
 
+    /// A bookkeeping value (`keys::meta`).
+    pub fn meta(&self, key: &[u8]) -> Result<Option<IVec>, StoreError> {
+        Ok(self.tree(TreeId::Meta).get(key)?)
+    }
+
+    /// Keys of bookkeeping values under `prefix`, in order, at most `limit` (prefix stripped).
+    pub fn meta_keys(&self, prefix: &[u8], limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.tree(TreeId::Meta)
+            .scan_prefix(prefix)
+            .keys()
+            .take(limit)
+            .map(|k| Ok(k?[prefix.len()..].to_vec()))
+            .collect()
+    }
+
     /// Internal ids of dropped tables whose rows still need purging.
     pub fn dropped_tables(&self) -> Result<Vec<u32>, StoreError> {
         self.dropped(keys::meta::DROPPED_TID)

@@ -44,6 +44,8 @@ pub struct WriteTx<'a> {
     events: Vec<Event>,
     next_seq: u64,
     now: Millis,
+    /// Chain depth given to the events emitted now (see `Event::depth`).
+    depth: u32,
     fatal: Option<StoreError>,
 }
 
@@ -57,6 +59,7 @@ impl<'a> WriteTx<'a> {
             events: Vec::new(),
             next_seq,
             now,
+            depth: 0,
             fatal: None,
         }
     }
@@ -124,10 +127,19 @@ impl<'a> WriteTx<'a> {
         self.next_seq
     }
 
+    /// Run `f` with every event it emits marked as `depth` deep in a chain of
+    /// event-triggered executions.
+    pub fn at_depth<T>(&mut self, depth: u32, f: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = std::mem::replace(&mut self.depth, depth);
+        let out = f(self);
+        self.depth = outer;
+        out
+    }
+
     /// Append an event to the log; returns its sequence number.
     pub fn emit(&mut self, draft: EventDraft) -> Result<u64, Exception> {
         let seq = self.next_seq;
-        let event = draft.into_event(seq, self.now);
+        let event = draft.into_event(seq, self.now, self.depth);
         let bytes = serde_json::to_vec(&event).map_err(Exception::internal)?;
         self.put(TreeId::Events, keys::event(seq).to_vec(), bytes);
         self.op_events.push(event);

@@ -206,9 +206,16 @@ pub fn finish_execution(
                 ));
             }
         }
-        for op in w.ops {
-            txn::apply_op(tx, catalog, w.who, op)?;
-        }
+        tx.at_depth(e.depth, |tx| {
+            for op in w.ops {
+                txn::apply_op(tx, catalog, w.who, op)?;
+            }
+            Ok::<_, Exception>(())
+        })?;
+    }
+    if let (Some(seq), "event") = (e.cause, e.trigger.as_str()) {
+        // Triggers skip this (event, function) pair from now on, even after a restart.
+        tx.put_meta(crate::store::keys::meta::trigger_done(seq, &e.function), Vec::new());
     }
     e.updated = tx.now();
     tx.put_record(k::execution(&e.id), &e)?;
