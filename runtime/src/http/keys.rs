@@ -87,6 +87,17 @@ fn expire_of(body: &serde_json::Map<String, Value>) -> Result<Option<time::Milli
     }
 }
 
+/// Store a key record (keys are configuration: no event, like Appwrite's console keys).
+async fn save(s: &AppState, k: &ApiKey) -> Result<(), Exception> {
+    let record = serde_json::to_vec(k).map_err(Exception::internal)?;
+    let hash = k.secret_hash.clone();
+    s.db.write(move |tx, _| {
+        tx.put_meta(keys::auth::api_key(&hash), record.clone());
+        Ok(())
+    })
+    .await
+}
+
 async fn list(State(s): State<AppState>, caller: Caller, Path(project): Path<String>) -> ApiResult<Response> {
     admit(&s, &caller, &project)?;
     let keys: Vec<Value> = s.db.store().api_keys()?.iter().map(|k| model(k, "")).collect();
@@ -145,13 +156,7 @@ async fn create(
     if s.db.store().api_key(&k.secret_hash)?.is_some() {
         return Err(Exception::invalid_param("secret", "Another key already uses this secret").into());
     }
-    let record = serde_json::to_vec(&k).map_err(Exception::internal)?;
-    let hash = k.secret_hash.clone();
-    s.db.write(move |tx, _| {
-        tx.put_meta(keys::auth::api_key(&hash), record.clone());
-        Ok(())
-    })
-    .await?;
+    save(&s, &k).await?;
     Ok(json(StatusCode::CREATED, &model(&k, &secret)))
 }
 
@@ -167,13 +172,7 @@ async fn update(
     k.scopes = scopes_of(&body)?;
     k.expire = expire_of(&body)?;
     k.updated = time::now_ms();
-    let record = serde_json::to_vec(&k).map_err(Exception::internal)?;
-    let hash = k.secret_hash.clone();
-    s.db.write(move |tx, _| {
-        tx.put_meta(keys::auth::api_key(&hash), record.clone());
-        Ok(())
-    })
-    .await?;
+    save(&s, &k).await?;
     Ok(json(StatusCode::OK, &model(&k, "")))
 }
 
