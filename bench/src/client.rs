@@ -74,14 +74,27 @@ pub struct Req {
     pub method: Method,
     pub path: String,
     pub body: Bytes,
+    /// Send as this user (`X-Appwrite-Session`) instead of with the API key.
+    pub session: Option<HeaderValue>,
+    /// Content type (default `application/json`).
+    pub content_type: Option<&'static str>,
 }
 
 impl Req {
     pub fn get(path: impl Into<String>) -> Req {
-        Req { method: Method::GET, path: path.into(), body: Bytes::new() }
+        Req { method: Method::GET, path: path.into(), body: Bytes::new(), session: None, content_type: None }
     }
     pub fn post(path: impl Into<String>, body: impl Into<Bytes>) -> Req {
-        Req { method: Method::POST, path: path.into(), body: body.into() }
+        Req { method: Method::POST, path: path.into(), body: body.into(), session: None, content_type: None }
+    }
+    /// The same request as the user of `session` (a session secret), without the API key.
+    pub fn with_session(mut self, session: HeaderValue) -> Req {
+        self.session = Some(session);
+        self
+    }
+    pub fn with_content_type(mut self, content_type: &'static str) -> Req {
+        self.content_type = Some(content_type);
+        self
     }
     /// `METHOD path`, for error messages.
     pub fn describe(&self) -> String {
@@ -101,8 +114,11 @@ impl Conn {
             let h = r.headers_mut();
             h.insert(HOST, self.host.clone());
             h.insert("x-appwrite-project", self.project.clone());
-            h.insert("x-appwrite-key", self.key.clone());
-            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            match &req.session {
+                Some(session) => h.insert("x-appwrite-session", session.clone()),
+                None => h.insert("x-appwrite-key", self.key.clone()),
+            };
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(req.content_type.unwrap_or("application/json")));
             let resp = self.sender.send_request(r).await.context("sending the request")?;
             let status = resp.status();
             let body = resp.into_body().collect().await.context("reading the response body")?.to_bytes();

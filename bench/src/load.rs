@@ -23,6 +23,10 @@ pub trait Workload: Send + Sync + 'static {
     fn check(&self, _body: &Bytes) -> Result<()> {
         Ok(())
     }
+    /// A cheap check of every 2xx answer (keep it cheap: it runs in the generator's loop).
+    fn check_each(&self, _body: &Bytes) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// How hard and how long.
@@ -88,6 +92,9 @@ pub async fn run(endpoint: &Endpoint, spec: &Spec, work: Arc<dyn Workload>, serv
                 match conn.send(&req).await {
                     Ok((status, body)) if status.is_success() => {
                         lat.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        if let Err(e) = work.check_each(&body) {
+                            shared.fail(e.context(format!("{}: unexpected answer", req.describe())));
+                        }
                         if !checked {
                             checked = true;
                             if let Err(e) = work.check(&body) {

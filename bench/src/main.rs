@@ -5,9 +5,11 @@
 
 mod baseline;
 mod client;
+mod functions;
 mod load;
 mod measure;
 mod procstat;
+mod realtime;
 mod report;
 mod server;
 mod stats;
@@ -22,6 +24,11 @@ use clap::{Args, Parser, Subcommand};
 
 use measure::{Target, measure, prepare_filled, sled_baseline, sled_writer_like};
 use report::{Measurement, runs_table};
+
+/// The server's allocator, so that in-process measurements of the runtime
+/// (`functions`) allocate as the server does.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "arcade-bench", about = "Benchmarks for Arcade's TablesDB API and the sled baseline")]
@@ -64,6 +71,10 @@ enum Cmd {
     },
     /// Plain sled inserts from this process, with and without a flush after each.
     SledBaseline(SledArgs),
+    /// Realtime fan-out: 10,000 WebSocket clients on Arcade, then on a naive Node `ws` server (the baseline).
+    Realtime(realtime::RealtimeArgs),
+    /// The function runtime: executions over HTTP and in-process, restarts, the native baseline.
+    Functions(functions::FunctionsArgs),
 }
 
 #[derive(Args, Clone)]
@@ -226,6 +237,8 @@ async fn dispatch(cmd: Cmd, gen_threads: usize) -> Result<()> {
             target.stop()?;
             Ok(())
         }
+        Cmd::Functions(a) => functions::run(a).await,
+        Cmd::Realtime(a) => realtime::run(a, gen_threads).await,
         Cmd::SledBaseline(s) => {
             for flush in [true, false] {
                 let m = sled_baseline(&s, flush).await?;

@@ -70,61 +70,53 @@ pub struct Server {
     pub endpoint: Endpoint,
     log: PathBuf,
     dir: TempDir,
+    bin: PathBuf,
+    durability: String,
+    key: String,
+    /// More `serve` options (e.g. the realtime benchmark's `--realtime-connects-per-minute 0`).
+    extra: Vec<String>,
 }
 
 impl Server {
     /// Start `bin serve` on a free loopback port with a fresh data directory.
     pub fn start(bin: &Path, durability: &str, key: &str) -> Result<Server> {
+        Server::start_with(bin, durability, key, &[])
+    }
+
+    /// [`Server::start`] with more `serve` options.
+    pub fn start_with(bin: &Path, durability: &str, key: &str, extra: &[String]) -> Result<Server> {
         if !bin.exists() {
             bail!("{} not found: build it with `cargo build --release -p arcade`", bin.display());
         }
         let dir = TempDir::new(durability)?;
         let log = dir.path().join("server.log");
-        let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let mut cmd = Command::new(bin);
-        // If this process dies without stopping the server, the kernel sends it SIGTERM. (The
-        // signal follows the spawning *thread*: start servers from the runtime's own threads,
-        // never from a spawn_blocking thread, which may exit while the server runs.)
-        // SAFETY: prctl in the forked child before exec; async-signal-safe, touches no memory.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+        let (child, endpoint) = spawn(bin, &dir.path().join("data"), durability, key, &log, extra)?;
+        Ok(Server {
+            child,
+            endpoint,
+            log,
+            dir,
+            bin: bin.to_owned(),
+            durability: durability.to_owned(),
+            key: key.to_owned(),
+            extra: extra.to_vec(),
+        })
+    }
+
+    /// Start the server again on the same data directory (after [`Server::stop`]);
+    /// returns how long it took from the spawn until it announced its address
+    /// (it accepts requests from then on). It gets a new port.
+    pub fn restart(&mut self) -> Result<Duration> {
+        if self.child.try_wait()?.is_none() {
+            bail!("restart: the server is still running; stop it first");
         }
-        let mut child = cmd
-            .args(["serve", "--data"])
-            .arg(dir.path().join("data"))
-            .args(["--listen", "127.0.0.1:0", "--durability", durability])
-            .env("ARCADE_API_KEY", key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let stdout = child.stdout.take().context("no stdout pipe")?;
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        // Reads the announcement, then keeps draining stdout so the server never blocks on it.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.trim().strip_prefix("arcade listening on ") {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let url = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(u) => u,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("arcade did not announce its address within {START_TIMEOUT:?}; log:\n{}", tail(&log));
-            }
-        };
-        let endpoint = Endpoint::parse(&url, key)?;
-        Ok(Server { child, endpoint, log, dir })
+        let t0 = Instant::now();
+        let (child, endpoint) =
+            spawn(&self.bin, &self.data_dir(), &self.durability, &self.key, &self.log, &self.extra)?;
+        let took = t0.elapsed();
+        self.child = child;
+        self.endpoint = endpoint;
+        Ok(took)
     }
 
     pub fn pid(&self) -> u32 {
@@ -167,6 +159,67 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Spawn `bin serve --data data_dir` on a free loopback port (its log appended to
+/// `log`) and wait for its `arcade listening on …` line.
+fn spawn(
+    bin: &Path,
+    data_dir: &Path,
+    durability: &str,
+    key: &str,
+    log: &Path,
+    extra: &[String],
+) -> Result<(Child, Endpoint)> {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening {}", log.display()))?;
+    let mut cmd = Command::new(bin);
+    // If this process dies without stopping the server, the kernel sends it SIGTERM. (The
+    // signal follows the spawning *thread*: start servers from the runtime's own threads,
+    // never from a spawn_blocking thread, which may exit while the server runs.)
+    // SAFETY: prctl in the forked child before exec; async-signal-safe, touches no memory.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .args(["serve", "--data"])
+        .arg(data_dir)
+        .args(["--listen", "127.0.0.1:0", "--durability", durability])
+        .args(extra)
+        .env("ARCADE_API_KEY", key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stdout = child.stdout.take().context("no stdout pipe")?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    // Reads the announcement, then keeps draining stdout so the server never blocks on it.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.trim().strip_prefix("arcade listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let url = match rx.recv_timeout(START_TIMEOUT) {
+        Ok(u) => u,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("arcade did not announce its address within {START_TIMEOUT:?}; log:\n{}", tail(log));
+        }
+    };
+    Ok((child, Endpoint::parse(&url, key)?))
 }
 
 impl Drop for Server {

@@ -55,7 +55,7 @@ pub static STALE_READS: AtomicU64 = AtomicU64::new(0);
 /// Poll until `path` reports `available`. A 404 right after the creation was
 /// acknowledged is a server bug (the writer answers before it reloads the
 /// catalog); it is retried for at most a second, counted and reported, not hidden.
-async fn wait_available(c: &mut Conn, path: &str) -> Result<()> {
+pub async fn wait_available(c: &mut Conn, path: &str) -> Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let stale_deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     loop {

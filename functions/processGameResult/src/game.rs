@@ -58,7 +58,7 @@ pub fn play(
                     )));
                 }
             };
-            let side = if r % 2 == 0 { "heads" } else { "tails" };
+            let side = if r.is_multiple_of(2) { "heads" } else { "tails" };
             let won = side == pick;
             Ok(Result { won, win_amount: if won { bet * 2 } else { 0 }, draw: side.to_owned() })
         }
@@ -74,7 +74,7 @@ pub fn play(
                     "red" => (RED.contains(&pocket), 2),
                     "black" => (pocket != 0 && !RED.contains(&pocket), 2),
                     "odd" => (pocket % 2 == 1, 2),
-                    "even" => (pocket != 0 && pocket % 2 == 0, 2),
+                    "even" => (pocket != 0 && pocket.is_multiple_of(2), 2),
                     other => {
                         return Err(InvalidChoice(format!(
                             "roulette choice must be a number or red, black, odd, even; not {other:?}"

@@ -110,9 +110,16 @@ fn ends_in_resource(channel: &str) -> bool {
 }
 
 /// Removes repeats, keeping each string's first position (`array_unique`).
+/// A quadratic scan: lists here have at most 16 entries, and it neither
+/// hashes nor clones (this runs for every event the realtime dispatcher sees).
 fn dedup(items: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::with_capacity(items.len());
-    items.into_iter().filter(|item| seen.insert(item.clone())).collect()
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! are stored with it.
 
 use serde_json::{Map, Value};
-use wasmtime::StoreLimits;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, StoreLimits};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -30,6 +30,15 @@ pub use self::arcade::function::types::{
 /// Bytes of output (stdout + stderr + log lines) one execution may write
 /// (Appwrite keeps at most 1,000,000 characters of logs).
 pub const OUTPUT_LIMIT: usize = 1_000_000;
+
+/// A linker with everything a guest may import: WASI p2 (sync) and Arcade's
+/// `tables` and `log`.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker: Linker<HostState> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    Function::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
 
 /// The store data of one execution.
 pub struct HostState {

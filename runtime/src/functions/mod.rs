@@ -424,10 +424,19 @@ impl Functions {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let permit = self.permits.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
-        let _permit = permit.map_err(|_| Exception::internal("the function runtime is shutting down"))?;
+        let shutting_down = || Exception::internal("the function runtime is shutting down");
+        // A slot bounds the runs, not the commits: it is given back while the
+        // execution commits (waiting for the writer and the disk; holding it
+        // then capped executions/s at slots / commit latency) and taken again
+        // for a re-run.
+        let mut slot = Some(permit.map_err(|_| shutting_down())?);
         let pre = self.pre(&d)?;
         let deadline = Duration::from_secs(f.timeout as u64);
         for _ in 0..OPTIMISTIC_RUNS {
+            let permit = match slot.take() {
+                Some(p) => p,
+                None => self.permits.clone().acquire_owned().await.map_err(|_| shutting_down())?,
+            };
             let this = self.clone();
             let (pre2, call2, f2, d2) = (pre.clone(), call.clone(), f.clone(), d.id.clone());
             let outcome = tokio::task::spawn_blocking(move || {
@@ -444,6 +453,7 @@ impl Functions {
             })
             .await
             .map_err(Exception::internal)?;
+            drop(permit);
             match self.commit(&f, &exec, outcome, started).await {
                 Err(e) if e.kind == ErrorType::TransactionConflict => continue,
                 other => return other,

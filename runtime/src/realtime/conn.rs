@@ -90,18 +90,36 @@ fn subscription(
     Ok(Subscription { id, channels: protocol::convert_channels(requested, user), queries, filters })
 }
 
-async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: Option<String>, ip: IpAddr) {
-    let limits = shared.config.realtime.clone();
+/// A connection that passed the checks at open and is registered in the hub.
+struct Admitted {
+    id: ConnId,
+    outbox: Arc<Outbox>,
+    /// The `connected` frame to send first.
+    connected: String,
+    /// `?since=` with URL subscriptions: replay at once.
+    replay_now: Option<u64>,
+}
+
+/// Why a connection is refused at open: the error code and message.
+type Refusal = (u16, String);
+
+/// The checks Appwrite makes at open (rate, project, origin, credentials),
+/// the URL subscriptions, and registration in the hub (`Ok(None)`: the hub is
+/// unusable, drop the socket). Synchronous on purpose: the request's headers
+/// and everything parsed from them are gone when it returns, so a connection
+/// keeps none of it for its lifetime. (hyper's header values share the 8–16
+/// KiB buffer the request was read into; holding the `HeaderMap` across the
+/// connection's life kept that buffer alive, about half of an idle
+/// connection's memory.)
+fn admit(shared: &Shared, headers: HeaderMap, query: Option<String>, ip: IpAddr) -> Result<Option<Admitted>, Refusal> {
+    let limits = &shared.config.realtime;
     if !shared.connects.allow(ip, limits.connects_per_minute) {
-        return refuse(ws, TRY_LATER, "Too many requests").await;
+        return Err((TRY_LATER, "Too many requests".to_owned()));
     }
-    let open = match protocol::parse_open(query.as_deref()) {
-        Ok(o) => o,
-        Err(e) => return refuse(ws, POLICY, &e.message).await,
-    };
+    let open = protocol::parse_open(query.as_deref()).map_err(|e| (POLICY, e.message))?;
     let project = header(&headers, "x-appwrite-project").or(open.project.clone());
     if project.as_deref() != Some(shared.config.project.as_str()) {
-        return refuse(ws, POLICY, "Missing or unknown project ID").await;
+        return Err((POLICY, "Missing or unknown project ID".to_owned()));
     }
     if let Some(origin) = header(&headers, "origin")
         && !crate::http::cors::origin_allowed(&shared.config, &origin)
@@ -110,12 +128,10 @@ async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: 
         let msg = format!(
             "Invalid Origin. Register your new client ({host}) as a new Web platform on your project console dashboard"
         );
-        return refuse(ws, POLICY, &msg).await;
+        return Err((POLICY, msg));
     }
-    let who = match identify(&shared, &headers, open.jwt.clone()) {
-        Ok(w) => w,
-        Err(e) => return refuse(ws, e.code(), &e.message).await,
-    };
+    let who = identify(shared, &headers, open.jwt.clone()).map_err(|e| (e.code(), e.message))?;
+    drop(headers);
     let (user_id, session_id) = match &who {
         Identity::User { user, session_id, .. } => (Some(user.id.clone()), Some(session_id.clone())),
         _ => (None, None),
@@ -132,10 +148,8 @@ async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: 
     let mut all_channels: Vec<String> = Vec::new();
     for (slot, (channels, queries)) in &open.slots {
         let id = protocol::minted_id(channels, queries);
-        let sub = match subscription(id.clone(), channels, queries.clone(), user_id.as_deref()) {
-            Ok(s) => s,
-            Err(e) => return refuse(ws, POLICY, &e.message).await,
-        };
+        let sub =
+            subscription(id.clone(), channels, queries.clone(), user_id.as_deref()).map_err(|e| (POLICY, e.message))?;
         for c in &sub.channels {
             if !all_channels.contains(c) {
                 all_channels.push(c.clone());
@@ -161,11 +175,22 @@ async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: 
     };
     let (id, processed) = match shared.hub.lock() {
         Ok(mut hub) => (hub.register(conn), hub.processed),
-        Err(_) => return,
+        Err(_) => return Ok(None),
     };
     shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
     let user_model = who.user().map(|u| u.to_model());
-    if send_text(&mut ws, protocol::connected(&all_channels, &slots, user_model, processed)).await {
+    let connected = protocol::connected(&all_channels, &slots, user_model, processed);
+    Ok(Some(Admitted { id, outbox, connected, replay_now }))
+}
+
+async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: Option<String>, ip: IpAddr) {
+    let Admitted { id, outbox, connected, replay_now } = match admit(&shared, headers, query, ip) {
+        Ok(Some(a)) => a,
+        Ok(None) => return,
+        Err((code, message)) => return refuse(ws, code, &message).await,
+    };
+    let limits = shared.config.realtime.clone();
+    if send_text(&mut ws, connected).await {
         if let Some(since) = replay_now {
             tokio::spawn(super::dispatch::replay(shared.clone(), id, since));
         }
@@ -221,14 +246,9 @@ async fn serve(
                 }
                 let mut ok = true;
                 for f in frames {
-                    match Utf8Bytes::try_from(f) {
-                        Ok(t) => {
-                            if ws.feed(Message::Text(t)).await.is_err() {
-                                ok = false;
-                                break;
-                            }
-                        }
-                        Err(_) => continue,
+                    if ws.feed(Message::Text(f)).await.is_err() {
+                        ok = false;
+                        break;
                     }
                 }
                 if !ok || ws.flush().await.is_err() {

@@ -148,7 +148,7 @@ fn downgrade(hub: &mut Hub, id: ConnId, why: &str) {
         conn.roles = vec!["any".to_owned(), "guests".to_owned()];
         conn.user_id = None;
         conn.session_id = None;
-        conn.outbox.push(bytes::Bytes::from(protocol::error(401, why)));
+        conn.outbox.push(protocol::error(401, why).into());
     }
     hub.rebind(id);
 }
@@ -208,7 +208,7 @@ fn replay_step(shared: &Shared, id: ConnId, since: u64, events: &[Arc<Event>], p
         return Step::More;
     }
     if let Some(conn) = hub.conns.get_mut(&id) {
-        conn.outbox.push(bytes::Bytes::from(protocol::response_resume(since, processed)));
+        conn.outbox.push(protocol::response_resume(since, processed).into());
         conn.live = true;
     }
     Step::Done
@@ -219,7 +219,7 @@ fn go_live(shared: &Shared, id: ConnId, notice: Option<String>) {
         && let Some(conn) = hub.conns.get_mut(&id)
     {
         if let Some(n) = notice {
-            conn.outbox.push(bytes::Bytes::from(n));
+            conn.outbox.push(n.into());
         }
         conn.live = true;
     }

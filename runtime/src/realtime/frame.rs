@@ -6,10 +6,10 @@
 //! once plus a short tail per distinct subscription list; recipients with the
 //! same list share the very same bytes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
+use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
 
 use crate::events::{channels, names};
@@ -20,10 +20,11 @@ use crate::model::time;
 pub struct Prepared {
     pub event: Arc<Event>,
     pub channels: Vec<String>,
-    channel_set: HashSet<String>,
     prefix: OnceLock<String>,
     payload: OnceLock<Option<Map<String, Value>>>,
-    frames: HashMap<String, Bytes>,
+    frames: HashMap<String, Utf8Bytes>,
+    /// Scratch space for the `subscriptions` tail of the frame being looked up.
+    tail: String,
     /// Frames serialized for this event (for metrics).
     pub serialized: u64,
 }
@@ -31,20 +32,22 @@ pub struct Prepared {
 impl Prepared {
     pub fn new(event: Arc<Event>) -> Prepared {
         let channels = channels::channels(&event.resource, event.action);
-        let channel_set = channels.iter().cloned().collect();
         Prepared {
             event,
             channels,
-            channel_set,
             prefix: OnceLock::new(),
             payload: OnceLock::new(),
             frames: HashMap::new(),
+            tail: String::new(),
             serialized: 0,
         }
     }
 
+    /// Whether the event is published on `c`. A scan, not a set: an event has
+    /// at most 16 channels, most differ from `c` in length, and most events
+    /// (those nobody watches) never need the set built.
     pub fn has_channel(&self, c: &str) -> bool {
-        self.channel_set.contains(c)
+        self.channels.iter().any(|x| x == c)
     }
 
     /// Whether a connection holding `roles` may see this event.
@@ -90,16 +93,35 @@ impl Prepared {
     }
 
     /// The frame for a recipient whose matching subscriptions are `subs`.
-    pub fn frame(&mut self, subs: &[&str]) -> Bytes {
-        let tail = serde_json::to_string(subs).unwrap_or_else(|_| "[]".into());
+    /// Recipients with the same list share one frame; looking it up allocates
+    /// nothing (the tail is written into a reused buffer).
+    pub fn frame(&mut self, subs: &[&str]) -> Utf8Bytes {
+        let mut tail = std::mem::take(&mut self.tail);
+        tail.clear();
+        tail.push('[');
+        for (i, s) in subs.iter().enumerate() {
+            if i > 0 {
+                tail.push(',');
+            }
+            if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+                tail.push('"');
+                tail.push_str(s);
+                tail.push('"');
+            } else {
+                tail.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+            }
+        }
+        tail.push(']');
         if let Some(b) = self.frames.get(&tail) {
-            return b.clone();
+            let b = b.clone();
+            self.tail = tail;
+            return b;
         }
         let mut s = String::with_capacity(self.prefix().len() + tail.len() + 2);
         s.push_str(self.prefix());
         s.push_str(&tail);
         s.push_str("}}");
-        let b = Bytes::from(s);
+        let b = Utf8Bytes::from(s);
         self.serialized += 1;
         self.frames.insert(tail, b.clone());
         b
@@ -128,7 +150,7 @@ mod tests {
         assert_eq!(a.as_ptr(), b.as_ptr(), "same subscriptions share one frame");
         let c = p.frame(&["s2", "s3"]);
         assert_eq!(p.serialized, 2);
-        let v: Value = serde_json::from_slice(&c).unwrap();
+        let v: Value = serde_json::from_str(c.as_str()).unwrap();
         assert_eq!(v["type"], "event");
         assert_eq!(v["data"]["seq"], 7);
         assert_eq!(v["data"]["subscriptions"], json!(["s2", "s3"]));
@@ -137,5 +159,8 @@ mod tests {
         assert_eq!(v["data"]["channels"].as_array().unwrap().len(), 16);
         assert_eq!(v["data"]["timestamp"], "1970-01-01T00:00:00.000+00:00");
         assert!(p.readable_by(&["guests".into()]));
+        let odd = p.frame(&["a\"b"]);
+        let v: Value = serde_json::from_str(odd.as_str()).unwrap();
+        assert_eq!(v["data"]["subscriptions"], json!(["a\"b"]));
     }
 }

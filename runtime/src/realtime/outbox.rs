@@ -1,7 +1,7 @@
 //! A connection's outgoing queue: bounded, drained all at once.
 //!
-//! The dispatcher pushes serialized frames (shared `Bytes`, never copied per
-//! recipient); the connection task takes everything queued and writes it in
+//! The dispatcher pushes serialized text frames (shared, already-validated
+//! UTF-8 bytes, never copied or re-checked per recipient); the connection task takes everything queued and writes it in
 //! one go, so frames that pile up while a socket is busy leave in a single
 //! write. Overflow rule: a connection that falls [`MAX_FRAMES`] frames or
 //! [`MAX_BYTES`] bytes behind is cut off (closed with 1013, "try again later"),
@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use bytes::Bytes;
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::Notify;
 
 pub const MAX_FRAMES: usize = 4096;
@@ -20,7 +20,7 @@ pub const MAX_BYTES: usize = 8 << 20;
 
 #[derive(Default)]
 struct Inner {
-    frames: VecDeque<Bytes>,
+    frames: VecDeque<Utf8Bytes>,
     bytes: usize,
     overflowed: bool,
 }
@@ -33,12 +33,12 @@ pub struct Outbox {
 
 impl Outbox {
     /// Queue a frame. Returns false if the connection is (now) over its limit.
-    pub fn push(&self, frame: Bytes) -> bool {
+    pub fn push(&self, frame: Utf8Bytes) -> bool {
         let Ok(mut inner) = self.inner.lock() else { return false };
         if inner.overflowed {
             return false;
         }
-        if inner.frames.len() >= MAX_FRAMES || inner.bytes + frame.len() > MAX_BYTES {
+        if inner.frames.len() >= MAX_FRAMES || inner.bytes + frame.as_str().len() > MAX_BYTES {
             inner.overflowed = true;
             inner.frames.clear();
             inner.bytes = 0;
@@ -46,7 +46,7 @@ impl Outbox {
             self.notify.notify_one();
             return false;
         }
-        inner.bytes += frame.len();
+        inner.bytes += frame.as_str().len();
         let was_empty = inner.frames.is_empty();
         inner.frames.push_back(frame);
         drop(inner);
@@ -57,7 +57,7 @@ impl Outbox {
     }
 
     /// Take everything queued, and whether the connection overflowed.
-    pub fn drain(&self) -> (VecDeque<Bytes>, bool) {
+    pub fn drain(&self) -> (VecDeque<Utf8Bytes>, bool) {
         match self.inner.lock() {
             Ok(mut inner) => {
                 inner.bytes = 0;
@@ -89,19 +89,19 @@ mod tests {
     fn overflow_cuts_off() {
         let o = Outbox::default();
         for _ in 0..MAX_FRAMES {
-            assert!(o.push(Bytes::from_static(b"x")));
+            assert!(o.push(Utf8Bytes::from_static("x")));
         }
-        assert!(!o.push(Bytes::from_static(b"x")));
+        assert!(!o.push(Utf8Bytes::from_static("x")));
         let (frames, overflowed) = o.drain();
         assert!(frames.is_empty() && overflowed);
-        assert!(!o.push(Bytes::from_static(b"x")), "stays cut off");
+        assert!(!o.push(Utf8Bytes::from_static("x")), "stays cut off");
     }
 
     #[tokio::test]
     async fn wakes_once_for_a_burst() {
         let o = Outbox::default();
-        o.push(Bytes::from_static(b"a"));
-        o.push(Bytes::from_static(b"b"));
+        o.push(Utf8Bytes::from_static("a"));
+        o.push(Utf8Bytes::from_static("b"));
         o.ready().await;
         let (frames, overflowed) = o.drain();
         assert_eq!(frames.len(), 2);

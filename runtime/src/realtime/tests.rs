@@ -277,7 +277,7 @@ proptest! {
             for (_, outbox, roles, subscribed) in &conns {
                 let (frames, overflowed) = outbox.drain();
                 assert!(!overflowed);
-                let got: Vec<u64> = frames.iter().map(|f| serde_json::from_slice::<Value>(f).unwrap()["data"]["seq"].as_u64().unwrap()).collect();
+                let got: Vec<u64> = frames.iter().map(|f| serde_json::from_str::<Value>(f.as_str()).unwrap()["data"]["seq"].as_u64().unwrap()).collect();
                 let want: Vec<u64> = expected
                     .iter()
                     .filter(|(_, readers, channels)| may_read(roles, readers) && channels.iter().any(|c| subscribed.contains(c)))
