@@ -32,7 +32,7 @@ const sessions = new Map(rolesFile ? Object.entries(JSON.parse(fs.readFileSync(r
 const cookieName = `a_session_${project}`;
 
 const clients = new Set();
-const metrics = { events: 0, deliveries: 0, frames: 0, dispatchNanos: 0n };
+const metrics = { events: 0, deliveries: 0, frames: 0, dispatchNanos: 0n, dispatchCpuMicros: 0 };
 let seq = 0;
 
 function sessionOf(req) {
@@ -49,6 +49,7 @@ function timestamp() {
 
 function publish(ev) {
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   seq += 1;
   const channels = new Set(ev.channels);
   const time = timestamp();
@@ -73,6 +74,8 @@ function publish(ev) {
   metrics.deliveries += sent;
   metrics.frames += sent;
   metrics.dispatchNanos += process.hrtime.bigint() - started;
+  const used = process.cpuUsage(cpu);
+  metrics.dispatchCpuMicros += used.user + used.system;
 }
 
 function sendJson(res, status, body) {
@@ -108,6 +111,8 @@ const server = http.createServer((req, res) => {
         deliveries: metrics.deliveries,
         frames: metrics.frames,
         dispatchNanos: Number(metrics.dispatchNanos),
+        // The process's CPU time during the publish loop (it runs synchronously on the one JS thread).
+        dispatchCpuNanos: metrics.dispatchCpuMicros * 1000,
       },
     });
   }

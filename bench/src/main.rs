@@ -73,6 +73,9 @@ enum Cmd {
     SledBaseline(SledArgs),
     /// Realtime fan-out: 10,000 WebSocket clients on Arcade, then on a naive Node `ws` server (the baseline).
     Realtime(realtime::RealtimeArgs),
+    /// The realtime benchmark's wire-ceiling server (started by `realtime`; not for use by hand).
+    #[command(hide = true)]
+    RealtimeWireServer(realtime::WireArgs),
     /// The function runtime: executions over HTTP and in-process, restarts, the native baseline.
     Functions(functions::FunctionsArgs),
 }
@@ -239,6 +242,7 @@ async fn dispatch(cmd: Cmd, gen_threads: usize) -> Result<()> {
         }
         Cmd::Functions(a) => functions::run(a).await,
         Cmd::Realtime(a) => realtime::run(a, gen_threads).await,
+        Cmd::RealtimeWireServer(a) => realtime::serve_wire(a).await,
         Cmd::SledBaseline(s) => {
             for flush in [true, false] {
                 let m = sled_baseline(&s, flush).await?;

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
@@ -103,6 +104,14 @@ pub async fn run(
         // WebSockets are not requests: tell them to close (1001) right away.
         rt.shutdown();
     };
+    // No Nagle: a WebSocket frame or a response written while the previous
+    // one is unacknowledged would otherwise wait for the peer's delayed ACK
+    // (up to 40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     for _ in 0..50 {
         if realtime.shared.metrics.connections.load(std::sync::atomic::Ordering::Relaxed) == 0 {

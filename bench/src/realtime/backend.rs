@@ -1,9 +1,10 @@
-//! The two servers under test, seen the same way by the load generator:
-//! Arcade (`arcade serve`, started through [`crate::server::Server`]) and the
-//! naive Node broadcast server in `bench/realtime-baseline/`. Both take the
-//! same WebSocket URL and cookie and report the same counters on
-//! `/v1/arcade/metrics`; they differ in how an event is published (a row
-//! update over Arcade's REST API, a POST to the baseline's `/publish`).
+//! The servers under test, seen the same way by the load generator: Arcade
+//! (`arcade serve`, started through [`crate::server::Server`]), the naive
+//! Node broadcast server in `bench/realtime-baseline/`, and the wire ceiling
+//! (`super::wire`). All take the same WebSocket URL and cookie and report the
+//! same counters on `/v1/arcade/metrics`; they differ in how an event is
+//! published (a row update over Arcade's REST API, a POST to the reference
+//! servers' `/publish`).
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -94,6 +95,10 @@ pub struct Counters {
     pub events: u64,
     pub deliveries: u64,
     pub dispatch_nanos: u64,
+    /// CPU time of the same (the dispatcher thread's on Arcade, the process's on the baseline).
+    pub dispatch_cpu_nanos: u64,
+    /// Socket writes carrying event frames (Arcade only; 0 for the baseline).
+    pub writes: u64,
 }
 
 impl Backend {
@@ -136,6 +141,8 @@ impl Backend {
             events: n("events")?,
             deliveries: n("deliveries")?,
             dispatch_nanos: n("dispatchNanos")?,
+            dispatch_cpu_nanos: n("dispatchCpuNanos")?,
+            writes: r["writes"].as_u64().unwrap_or(0),
         })
     }
 }
@@ -148,7 +155,10 @@ pub fn rss_bytes(pid: u32) -> Result<u64> {
     Ok(kib * 1024)
 }
 
-/// The baseline server process (`node bench/realtime-baseline/server.js`).
+/// A reference server process: the naive Node baseline
+/// (`node bench/realtime-baseline/server.js`) or the wire ceiling (this
+/// binary's `realtime-wire-server`). Both take a session → roles file and
+/// print `baseline listening on http://…`.
 pub struct NodeServer {
     child: Child,
     pub endpoint: Endpoint,
@@ -157,7 +167,7 @@ pub struct NodeServer {
 }
 
 impl NodeServer {
-    /// Start it with a session → roles map; fails with advice if `npm ci` has not run.
+    /// Start the Node baseline; fails with advice if `npm ci` has not run.
     pub fn start(node: &Path, dir: &Path, sessions: &Map<String, Value>, project: &str) -> Result<NodeServer> {
         let script = dir.join("server.js");
         if !script.exists() {
@@ -169,12 +179,27 @@ impl NodeServer {
                 dir.display()
             );
         }
-        let tmp = TempDir::new("node-baseline")?;
+        let mut cmd = Command::new(node);
+        cmd.arg(&script).args(["--port", "0", "--project", project]);
+        NodeServer::spawn(cmd, sessions, project)
+    }
+
+    /// Start the wire ceiling: this very binary, on a tokio runtime with as many workers as Arcade's.
+    pub fn start_wire(sessions: &Map<String, Value>, project: &str) -> Result<NodeServer> {
+        let exe = std::env::current_exe().context("finding this executable")?;
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let mut cmd = Command::new(exe);
+        cmd.args(["--gen-threads", &workers.to_string(), "realtime-wire-server", "--project", project]);
+        NodeServer::spawn(cmd, sessions, project)
+    }
+
+    /// Run `cmd --roles FILE` and wait for its address.
+    fn spawn(mut cmd: Command, sessions: &Map<String, Value>, project: &str) -> Result<NodeServer> {
+        let tmp = TempDir::new("rt-reference")?;
         let roles = tmp.path().join("roles.json");
         std::fs::write(&roles, serde_json::to_vec(sessions)?).context("writing the roles file")?;
-        let log = tmp.path().join("baseline.log");
+        let log = tmp.path().join("reference.log");
         let log_file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let mut cmd = Command::new(node);
         // SAFETY: prctl in the forked child before exec; async-signal-safe, touches no memory.
         unsafe {
             cmd.pre_exec(|| {
@@ -184,15 +209,15 @@ impl NodeServer {
                 Ok(())
             });
         }
+        let what = format!("{cmd:?}");
         let mut child = cmd
-            .arg(&script)
-            .args(["--port", "0", "--project", project, "--roles"])
+            .arg("--roles")
             .arg(&roles)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
             .spawn()
-            .with_context(|| format!("starting {} {}", node.display(), script.display()))?;
+            .with_context(|| format!("starting {what}"))?;
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         std::thread::spawn(move || {
@@ -208,7 +233,7 @@ impl NodeServer {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                bail!("the baseline did not start; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                bail!("{what} did not start; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
             }
         };
         let mut endpoint = Endpoint::parse(&url, "none")?;

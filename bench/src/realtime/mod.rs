@@ -30,6 +30,9 @@ mod hist;
 mod publish;
 mod report;
 mod setup;
+mod wire;
+
+pub use wire::{WireArgs, serve as serve_wire};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -70,16 +73,19 @@ pub struct RealtimeArgs {
     #[arg(long, default_value_t = 3.0)]
     pub warmup: f64,
     /// Deliveries outstanding (published, not yet received) at most during the throughput runs.
-    #[arg(long, default_value_t = 40_000)]
+    #[arg(long, default_value_t = 200_000)]
     pub window: u64,
     /// Deliveries per second of the fixed-rate latency runs.
     #[arg(long, default_value_t = 100_000.0)]
     pub rate: f64,
+    /// Deliveries per second of a second, lighter fixed-rate latency run (0 = skip it).
+    #[arg(long, default_value_t = 50_000.0)]
+    pub low_rate: f64,
     /// Events on a row nobody watches, for the cost of a non-matching event.
     #[arg(long, default_value_t = 5_000)]
     pub quiet_events: u64,
-    /// HTTP connections publishing events.
-    #[arg(long, default_value_t = 8)]
+    /// HTTP connections publishing events (enough that publishing never limits the throughput runs).
+    #[arg(long, default_value_t = 64)]
     pub writers: usize,
     /// WebSocket handshakes in flight while connecting.
     #[arg(long, default_value_t = 128)]
@@ -108,6 +114,9 @@ pub struct RealtimeArgs {
     /// Skip the baseline (the report then has no ratio).
     #[arg(long)]
     pub no_baseline: bool,
+    /// Skip the wire ceiling (`realtime-wire-server`).
+    #[arg(long)]
+    pub no_wire: bool,
     /// Also write the report to this file (see --append).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -132,6 +141,11 @@ pub struct Outcome {
     pub throughput: Measurement,
     pub paced: Measurement,
     pub paced_events: Vec<Paced>,
+    /// The lighter fixed-rate runs (`--low-rate`).
+    pub paced_low: Option<Measurement>,
+    /// Event frames per socket write the server reported (0: not reported),
+    /// in the throughput runs, the fixed-rate runs and the lighter ones.
+    pub frames_per_write: [f64; 3],
     pub checked_deliveries: u64,
     pub template: Option<Template>,
     pub setup_secs: f64,
@@ -144,8 +158,13 @@ impl Outcome {
     pub fn rss_per_subscribed(&self) -> f64 {
         self.rss_subscribed.saturating_sub(self.rss_before) as f64 / (self.clients + self.intruders).max(1) as f64
     }
+    /// Wall-clock dispatch time per event nobody watches.
     pub fn ns_per_quiet_event(&self) -> f64 {
         if self.quiet.events == 0 { 0.0 } else { self.quiet.dispatch_nanos as f64 / self.quiet.events as f64 }
+    }
+    /// CPU time of the same.
+    pub fn cpu_ns_per_quiet_event(&self) -> f64 {
+        if self.quiet.events == 0 { 0.0 } else { self.quiet.dispatch_cpu_nanos as f64 / self.quiet.events as f64 }
     }
 }
 
@@ -213,26 +232,26 @@ pub async fn run(a: RealtimeArgs, gen_threads: usize) -> Result<()> {
     server.stop()?;
     drop(server);
 
-    // The baseline, with the frames Arcade sent.
+    // The reference servers, with the frames Arcade sent.
+    let template = arcade_out.template.clone().context("no event frame was captured from Arcade")?;
+    let mut templates: Vec<(Template, Vec<String>)> = (0..a.rooms)
+        .map(|k| (template.for_row(&setup::room_row(k)), vec![format!("label:{}", setup::room_label(k))]))
+        .collect();
+    templates.push((template.for_row(setup::QUIET_ROW), vec!["users".to_owned()]));
+    let roles = setup::roles_map(&users);
     let baseline_out = if a.no_baseline {
         None
     } else {
-        let template = arcade_out.template.clone().context("no event frame was captured from Arcade")?;
-        let mut templates: Vec<(Template, Vec<String>)> = (0..a.rooms)
-            .map(|k| (template.for_row(&setup::room_row(k)), vec![format!("label:{}", setup::room_label(k))]))
-            .collect();
-        templates.push((template.for_row(setup::QUIET_ROW), vec!["users".to_owned()]));
         eprintln!("realtime: starting the baseline ({} {})", a.node.display(), a.baseline_dir.display());
-        let mut node = NodeServer::start(&a.node, &a.baseline_dir, &setup::roles_map(&users), "local")?;
-        let b = Backend {
-            name: "baseline (Node ws)",
-            kind: Kind::Baseline { templates },
-            endpoint: node.endpoint.clone(),
-            pid: node.pid(),
-        };
-        let out = scenario(&b, &a, &users).await?;
-        node.stop()?;
-        Some(out)
+        let node = NodeServer::start(&a.node, &a.baseline_dir, &roles, "local")?;
+        Some(reference(node, "baseline (Node ws)", templates.clone(), &a, &users).await?)
+    };
+    let wire_out = if a.no_wire {
+        None
+    } else {
+        eprintln!("realtime: starting the wire ceiling (arcade-bench realtime-wire-server)");
+        let wire = NodeServer::start_wire(&roles, "local")?;
+        Some(reference(wire, "wire ceiling (Rust)", templates, &a, &users).await?)
     };
 
     let md = report::section(&report::Context {
@@ -247,6 +266,7 @@ pub async fn run(a: RealtimeArgs, gen_threads: usize) -> Result<()> {
         total_secs: started.elapsed().as_secs_f64(),
         arcade: &arcade_out,
         baseline: baseline_out.as_ref(),
+        wire: wire_out.as_ref(),
     });
     print!("{md}");
     if let Some(path) = &a.out {
@@ -261,6 +281,20 @@ pub async fn run(a: RealtimeArgs, gen_threads: usize) -> Result<()> {
         f.write_all(md.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The scenario on a reference server (published to with `templates`), then stop it.
+async fn reference(
+    mut server: NodeServer,
+    name: &'static str,
+    templates: Vec<(Template, Vec<String>)>,
+    a: &RealtimeArgs,
+    users: &[User],
+) -> Result<Outcome> {
+    let b = Backend { name, kind: Kind::Baseline { templates }, endpoint: server.endpoint.clone(), pid: server.pid() };
+    let out = scenario(&b, a, users).await?;
+    server.stop()?;
+    Ok(out)
 }
 
 /// Settle, then the server's RSS.
@@ -345,11 +379,14 @@ async fn scenario(b: &Backend, a: &RealtimeArgs, users: &[User]) -> Result<Outco
         events: c1.events - c0.events,
         deliveries: c1.deliveries - c0.deliveries,
         dispatch_nanos: c1.dispatch_nanos - c0.dispatch_nanos,
+        dispatch_cpu_nanos: c1.dispatch_cpu_nanos - c0.dispatch_cpu_nanos,
+        writes: c1.writes - c0.writes,
     };
     eprintln!(
-        "  {} subscriptions; {} events nobody watches: {:.2} µs each in dispatch",
+        "  {} subscriptions; {} events nobody watches: {:.2} µs CPU ({:.2} µs wall) each in dispatch",
         num(quiet_c.subscriptions as f64),
         num(quiet_c.events as f64),
+        quiet_c.dispatch_cpu_nanos as f64 / quiet_c.events.max(1) as f64 / 1000.0,
         quiet_c.dispatch_nanos as f64 / quiet_c.events.max(1) as f64 / 1000.0
     );
 
@@ -361,36 +398,33 @@ async fn scenario(b: &Backend, a: &RealtimeArgs, users: &[User]) -> Result<Outco
     }
     let name =
         format!("{}: deliveries/s, as fast as the clients read ({} outstanding at most)", b.name, num(a.window as f64));
-    let (runs, discarded) =
-        repeat_runs(&name, a.repeat, Some(b.pid), quiet, |_| window_run(b, &fleet, &publisher, a.window, a.seconds))
-            .await?;
-    let throughput = Measurement { name, clients: fleet.len(), runs, discarded };
-    let frame_bytes = (fleet.bytes() - bytes0.0) as f64 / (fleet.delivered() - bytes0.1).max(1) as f64;
-
-    // Latency at a fixed delivery rate.
-    let per_event = a.clients as f64 / a.rooms as f64;
-    let events_per_second = a.rate / per_event;
-    let name = format!(
-        "{}: latency at {} deliveries/s ({:.0} events/s × {:.0} watchers)",
-        b.name,
-        num(a.rate),
-        events_per_second,
-        per_event
-    );
-    let paced_log = std::sync::Mutex::new(Vec::new());
+    let writes = std::sync::Mutex::new(Writes::default());
     let (runs, discarded) = repeat_runs(&name, a.repeat, Some(b.pid), quiet, |_| {
-        let paced_log = &paced_log;
+        let writes = &writes;
         let (fleet, publisher) = (&fleet, &publisher);
         async move {
-            let (run, paced) = paced_run(b, fleet, publisher, events_per_second, a.seconds).await?;
-            if let Ok(mut l) = paced_log.lock() {
-                l.push(paced);
+            let (run, w) = window_run(b, fleet, publisher, a.window, a.seconds).await?;
+            if let Ok(mut all) = writes.lock() {
+                all.add(w);
             }
             Ok(run)
         }
     })
     .await?;
-    let paced = Measurement { name, clients: fleet.len(), runs, discarded };
+    let throughput = Measurement { name, clients: fleet.len(), runs, discarded };
+    let throughput_fpw = writes.lock().map(|w| w.frames_per_write()).unwrap_or(0.0);
+    let frame_bytes = (fleet.bytes() - bytes0.0) as f64 / (fleet.delivered() - bytes0.1).max(1) as f64;
+
+    // Latency at fixed delivery rates.
+    let per_event = a.clients as f64 / a.rooms as f64;
+    let paced_log = std::sync::Mutex::new(Vec::new());
+    let (paced, paced_fpw) = paced_measurement(b, a, &fleet, &publisher, a.rate, per_event, quiet, &paced_log).await?;
+    let (paced_low, low_fpw) = if a.low_rate > 0.0 {
+        let (m, fpw) = paced_measurement(b, a, &fleet, &publisher, a.low_rate, per_event, quiet, &paced_log).await?;
+        (Some(m), fpw)
+    } else {
+        (None, 0.0)
+    };
     check_counts(&fleet, &publisher, a)?;
     let checked_deliveries = fleet.delivered();
     let rss_after = settled_rss(b.pid).await?;
@@ -410,6 +444,8 @@ async fn scenario(b: &Backend, a: &RealtimeArgs, users: &[User]) -> Result<Outco
         throughput,
         paced,
         paced_events: paced_log.into_inner().unwrap_or_default(),
+        paced_low,
+        frames_per_write: [throughput_fpw, paced_fpw, low_fpw],
         checked_deliveries,
         template,
         setup_secs: 0.0,
@@ -430,11 +466,79 @@ fn check_counts(fleet: &Fleet, publisher: &Publisher<'_>, a: &RealtimeArgs) -> R
     Ok(())
 }
 
+/// Event frames and the socket writes that carried them, as the server counts them.
+#[derive(Debug, Default, Clone, Copy)]
+struct Writes {
+    frames: u64,
+    writes: u64,
+}
+
+impl Writes {
+    fn between(c0: &Counters, c1: &Counters) -> Writes {
+        Writes { frames: c1.deliveries.saturating_sub(c0.deliveries), writes: c1.writes.saturating_sub(c0.writes) }
+    }
+    fn add(&mut self, w: Writes) {
+        self.frames += w.frames;
+        self.writes += w.writes;
+    }
+    /// 0 when the server does not count its writes (the Node baseline).
+    fn frames_per_write(&self) -> f64 {
+        if self.writes == 0 { 0.0 } else { self.frames as f64 / self.writes as f64 }
+    }
+}
+
+/// The fixed-rate runs at `rate` deliveries/s: the measurement and the frames per write.
+#[allow(clippy::too_many_arguments)]
+async fn paced_measurement(
+    b: &Backend,
+    a: &RealtimeArgs,
+    fleet: &Fleet,
+    publisher: &Publisher<'_>,
+    rate: f64,
+    per_event: f64,
+    quiet: Duration,
+    paced_log: &std::sync::Mutex<Vec<Paced>>,
+) -> Result<(Measurement, f64)> {
+    let events_per_second = rate / per_event;
+    let name = format!(
+        "{}: latency at {} deliveries/s ({:.0} events/s × {:.0} watchers)",
+        b.name,
+        num(rate),
+        events_per_second,
+        per_event
+    );
+    let writes = std::sync::Mutex::new(Writes::default());
+    let (runs, discarded) = repeat_runs(&name, a.repeat, Some(b.pid), quiet, |_| {
+        let writes = &writes;
+        async move {
+            let (run, paced, w) = paced_run(b, fleet, publisher, events_per_second, a.seconds).await?;
+            if let Ok(mut l) = paced_log.lock() {
+                l.push(paced);
+            }
+            if let Ok(mut all) = writes.lock() {
+                all.add(w);
+            }
+            Ok(run)
+        }
+    })
+    .await?;
+    let fpw = writes.lock().map(|w| w.frames_per_write()).unwrap_or(0.0);
+    Ok((Measurement { name, clients: fleet.len(), runs, discarded }, fpw))
+}
+
 /// One closed-loop throughput run; ends when every published event has reached every watcher.
-async fn window_run(b: &Backend, fleet: &Fleet, publisher: &Publisher<'_>, window: u64, secs: f64) -> Result<Run> {
+async fn window_run(
+    b: &Backend,
+    fleet: &Fleet,
+    publisher: &Publisher<'_>,
+    window: u64,
+    secs: f64,
+) -> Result<(Run, Writes)> {
     fleet.check()?;
     let base = fleet.delivered();
     fleet.reset_latency();
+    let mut http = b.endpoint.connect().await?;
+    let c0 = b.counters(&mut http).await?;
     let before = Snapshot::take(Some(b.pid));
     let t0 = Instant::now();
     publisher.closed_loop(fleet, window, Duration::from_secs_f64(secs)).await?;
@@ -443,7 +547,8 @@ async fn window_run(b: &Backend, fleet: &Fleet, publisher: &Publisher<'_>, windo
     let after = Snapshot::take(Some(b.pid));
     let latencies_us = fleet.take_latency();
     fleet.wait_delivered(publisher.expected(), Duration::from_secs(60)).await?;
-    Ok(Run { ops: got, elapsed, latencies_us, cpu: Some(before.until(&after)) })
+    let w = Writes::between(&c0, &b.counters(&mut http).await?);
+    Ok((Run { ops: got, elapsed, latencies_us, cpu: Some(before.until(&after)) }, w))
 }
 
 /// One fixed-rate run: deliveries counted over the schedule, latency of every delivery.
@@ -453,10 +558,12 @@ async fn paced_run(
     publisher: &Publisher<'_>,
     events_per_second: f64,
     secs: f64,
-) -> Result<(Run, Paced)> {
+) -> Result<(Run, Paced, Writes)> {
     fleet.check()?;
     let base = fleet.delivered();
     fleet.reset_latency();
+    let mut http = b.endpoint.connect().await?;
+    let c0 = b.counters(&mut http).await?;
     let before = Snapshot::take(Some(b.pid));
     let t0 = Instant::now();
     let paced = publisher.fixed_rate(fleet, events_per_second, Duration::from_secs_f64(secs)).await?;
@@ -464,5 +571,7 @@ async fn paced_run(
     let elapsed = t0.elapsed();
     let after = Snapshot::take(Some(b.pid));
     let latencies_us = fleet.take_latency();
-    Ok((Run { ops: fleet.delivered() - base, elapsed, latencies_us, cpu: Some(before.until(&after)) }, paced))
+    let w = Writes::between(&c0, &b.counters(&mut http).await?);
+    let run = Run { ops: fleet.delivered() - base, elapsed, latencies_us, cpu: Some(before.until(&after)) };
+    Ok((run, paced, w))
 }

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::Shared;
 use super::frame::Prepared;
-use super::hub::{ConnId, Hub, matching};
+use super::hub::{ConnId, Hub, matching, matching_at};
 use super::protocol;
 use crate::auth;
 use crate::db::log::TailError;
@@ -56,18 +56,37 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 pub(crate) fn deliver(shared: &Shared, events: &[Arc<Event>]) {
     let Ok(mut hub) = shared.hub.lock() else { return };
     let started = Instant::now();
+    let cpu_started = super::cpu::thread_nanos();
     let mut deliveries = 0u64;
     let mut frames = 0u64;
     for ev in events {
         apply_identity_effects(shared, &mut hub, ev);
         let mut prepared = Prepared::new(ev.clone());
         let mut dead: Vec<ConnId> = Vec::new();
-        for id in hub.candidates(&prepared) {
+        let candidates = hub.candidates(&prepared);
+        let mut positions: Vec<u16> = Vec::new();
+        let mut subs: Vec<&str> = Vec::new();
+        let mut rest = candidates.as_slice();
+        while let Some(&(id, first)) = rest.first() {
+            // This connection's entries (one per channel it matched on) are adjacent.
+            let n = rest.iter().take_while(|(other, _)| *other == id).count();
+            let merged: &[u16] = if n == 1 {
+                first
+            } else {
+                positions.clear();
+                for (_, p) in &rest[..n] {
+                    positions.extend_from_slice(p);
+                }
+                positions.sort_unstable();
+                positions.dedup();
+                &positions
+            };
+            rest = &rest[n..];
             let Some(conn) = hub.conns.get(&id) else { continue };
             if !conn.live {
                 continue;
             }
-            let subs = matching(conn, &prepared);
+            matching_at(conn, &prepared, merged, &mut subs);
             if subs.is_empty() {
                 continue;
             }
@@ -78,6 +97,8 @@ pub(crate) fn deliver(shared: &Shared, events: &[Arc<Event>]) {
                 dead.push(id);
             }
         }
+        drop(subs);
+        drop(candidates);
         frames += prepared.serialized;
         // Overflowed connections stop receiving at once; their task closes them with 1013.
         for id in dead {
@@ -91,6 +112,7 @@ pub(crate) fn deliver(shared: &Shared, events: &[Arc<Event>]) {
     m.events.fetch_add(events.len() as u64, Ordering::Relaxed);
     m.deliveries.fetch_add(deliveries, Ordering::Relaxed);
     m.frames.fetch_add(frames, Ordering::Relaxed);
+    m.dispatch_cpu_nanos.fetch_add(super::cpu::thread_nanos().saturating_sub(cpu_started), Ordering::Relaxed);
     m.dispatch_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
 }
 

@@ -6,10 +6,10 @@
 //! once plus a short tail per distinct subscription list; recipients with the
 //! same list share the very same bytes.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
+use foldhash::HashMap;
 use serde_json::{Map, Value};
 
 use crate::events::{channels, names};
@@ -25,6 +25,10 @@ pub struct Prepared {
     frames: HashMap<String, Utf8Bytes>,
     /// Scratch space for the `subscriptions` tail of the frame being looked up.
     tail: String,
+    /// The subscription list of the last frame handed out, and the frame:
+    /// consecutive recipients mostly have the same list.
+    last: Option<(Vec<String>, Utf8Bytes)>,
+
     /// Frames serialized for this event (for metrics).
     pub serialized: u64,
 }
@@ -37,15 +41,15 @@ impl Prepared {
             channels,
             prefix: OnceLock::new(),
             payload: OnceLock::new(),
-            frames: HashMap::new(),
+            frames: HashMap::default(),
             tail: String::new(),
+            last: None,
             serialized: 0,
         }
     }
 
     /// Whether the event is published on `c`. A scan, not a set: an event has
-    /// at most 16 channels, most differ from `c` in length, and most events
-    /// (those nobody watches) never need the set built.
+    /// at most 16 channels, most differ from `c` in length.
     pub fn has_channel(&self, c: &str) -> bool {
         self.channels.iter().any(|x| x == c)
     }
@@ -96,6 +100,18 @@ impl Prepared {
     /// Recipients with the same list share one frame; looking it up allocates
     /// nothing (the tail is written into a reused buffer).
     pub fn frame(&mut self, subs: &[&str]) -> Utf8Bytes {
+        if let Some((list, frame)) = &self.last
+            && list.len() == subs.len()
+            && list.iter().zip(subs).all(|(a, b)| a == b)
+        {
+            return frame.clone();
+        }
+        let frame = self.lookup(subs);
+        self.last = Some((subs.iter().map(|s| (*s).to_owned()).collect(), frame.clone()));
+        frame
+    }
+
+    fn lookup(&mut self, subs: &[&str]) -> Utf8Bytes {
         let mut tail = std::mem::take(&mut self.tail);
         tail.clear();
         tail.push('[');

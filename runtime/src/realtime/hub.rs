@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use foldhash::HashMap as FastMap;
+
 use super::frame::Prepared;
 use super::outbox::Outbox;
 use super::protocol::Subscription;
@@ -38,13 +40,26 @@ pub struct Conn {
     pub pending_since: Option<u64>,
 }
 
+/// For one channel: each connection with subscriptions on it, and the
+/// positions of those subscriptions in the connection's `subs`.
+type Subscribers = FastMap<ConnId, Vec<u16>>;
+
 #[derive(Default)]
 pub struct Hub {
-    pub conns: HashMap<ConnId, Conn>,
-    index: HashMap<String, HashMap<ConnId, u32>>,
+    pub conns: FastMap<ConnId, Conn>,
+    /// Channel → subscribers. A delivery looks up only the event's channels
+    /// and goes straight to the matching subscriptions, without scanning a
+    /// connection's other subscriptions (rebuilt for a connection whenever
+    /// its subscriptions change, which is rare next to deliveries).
+    index: FastMap<String, Subscribers>,
     pub processed: u64,
     next_id: ConnId,
 }
+
+/// A candidate recipient of an event: the connection and the positions of
+/// its subscriptions on one of the event's channels (a connection appears
+/// once per channel it matched on; entries of one connection are adjacent).
+pub type Candidate<'h> = (ConnId, &'h [u16]);
 
 impl Hub {
     pub fn new(processed: u64) -> Hub {
@@ -54,94 +69,95 @@ impl Hub {
     pub fn register(&mut self, conn: Conn) -> ConnId {
         self.next_id += 1;
         let id = self.next_id;
-        let channels: Vec<String> = conn.subs.iter().flat_map(|s| s.channels.clone()).collect();
         self.conns.insert(id, conn);
-        for c in channels {
-            self.link(id, &c);
-        }
+        self.link_all(id);
         id
     }
 
     pub fn remove(&mut self, id: ConnId) -> Option<Conn> {
-        let conn = self.conns.remove(&id)?;
-        for s in &conn.subs {
-            for c in &s.channels {
-                self.unlink(id, c);
-            }
-        }
-        Some(conn)
+        self.unlink_all(id);
+        self.conns.remove(&id)
     }
 
-    fn link(&mut self, id: ConnId, channel: &str) {
-        *self.index.entry(channel.to_owned()).or_default().entry(id).or_insert(0) += 1;
-    }
-
-    fn unlink(&mut self, id: ConnId, channel: &str) {
-        if let Some(conns) = self.index.get_mut(channel) {
-            if let Some(n) = conns.get_mut(&id) {
-                *n -= 1;
-                if *n == 0 {
-                    conns.remove(&id);
+    /// Index every subscription of `id` under each of its channels.
+    fn link_all(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.get(&id) else { return };
+        for (pos, sub) in conn.subs.iter().enumerate() {
+            let Ok(pos) = u16::try_from(pos) else { break };
+            for c in &sub.channels {
+                let positions = self.index.entry(c.clone()).or_default().entry(id).or_default();
+                if !positions.contains(&pos) {
+                    positions.push(pos);
                 }
             }
-            if conns.is_empty() {
-                self.index.remove(channel);
+        }
+    }
+
+    /// Remove `id` from the index (before its subscriptions change).
+    fn unlink_all(&mut self, id: ConnId) {
+        let Some(conn) = self.conns.get(&id) else { return };
+        for sub in &conn.subs {
+            for c in &sub.channels {
+                if let Some(subscribers) = self.index.get_mut(c.as_str()) {
+                    subscribers.remove(&id);
+                    if subscribers.is_empty() {
+                        self.index.remove(c.as_str());
+                    }
+                }
             }
         }
     }
 
     /// Add or replace a subscription (same id = replace, as the SDK's `update()` intends).
     pub fn upsert(&mut self, id: ConnId, sub: Subscription, requested: Vec<String>) {
-        self.unsubscribe(id, &sub.id);
-        let channels = sub.channels.clone();
+        self.unlink_all(id);
         if let Some(conn) = self.conns.get_mut(&id) {
+            conn.subs.retain(|s| s.id != sub.id);
             conn.requested.insert(sub.id.clone(), requested);
             conn.subs.push(sub);
-        } else {
-            return;
         }
-        for c in channels {
-            self.link(id, &c);
-        }
+        self.link_all(id);
     }
 
     pub fn unsubscribe(&mut self, id: ConnId, sub_id: &str) -> bool {
-        let Some(conn) = self.conns.get_mut(&id) else { return false };
+        let Some(conn) = self.conns.get(&id) else { return false };
         let Some(pos) = conn.subs.iter().position(|s| s.id == sub_id) else { return false };
-        let sub = conn.subs.remove(pos);
-        conn.requested.remove(sub_id);
-        for c in &sub.channels {
-            self.unlink(id, c);
+        self.unlink_all(id);
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.subs.remove(pos);
+            conn.requested.remove(sub_id);
         }
+        self.link_all(id);
         true
     }
 
     /// Re-convert every subscription's channels after the connection's user changed.
     pub fn rebind(&mut self, id: ConnId) {
-        let Some(conn) = self.conns.get(&id) else { return };
-        let user = conn.user_id.clone();
-        let subs: Vec<(Subscription, Vec<String>)> = conn
-            .subs
-            .iter()
-            .map(|s| (s.clone(), conn.requested.get(&s.id).cloned().unwrap_or_else(|| s.channels.clone())))
-            .collect();
-        for (mut sub, requested) in subs {
-            sub.channels = super::protocol::convert_channels(&requested, user.as_deref());
-            self.upsert(id, sub, requested);
-        }
-    }
-
-    /// Connections with a subscription on any of the event's channels.
-    pub fn candidates(&self, ev: &Prepared) -> Vec<ConnId> {
-        let mut out: Vec<ConnId> = Vec::new();
-        for c in &ev.channels {
-            if let Some(conns) = self.index.get(c.as_str()) {
-                out.extend(conns.keys().copied());
+        self.unlink_all(id);
+        if let Some(conn) = self.conns.get_mut(&id) {
+            let user = conn.user_id.clone();
+            for sub in &mut conn.subs {
+                let requested = conn.requested.get(&sub.id).cloned().unwrap_or_else(|| sub.channels.clone());
+                sub.channels = super::protocol::convert_channels(&requested, user.as_deref());
             }
         }
-        if ev.channels.len() > 1 {
-            out.sort_unstable();
-            out.dedup();
+        self.link_all(id);
+    }
+
+    /// The connections with a subscription on one of the event's channels,
+    /// with the positions of those subscriptions; entries of one connection
+    /// are adjacent (sorted by connection when several channels matched).
+    pub fn candidates(&self, ev: &Prepared) -> Vec<Candidate<'_>> {
+        let mut out: Vec<Candidate<'_>> = Vec::new();
+        let mut channels_hit = 0;
+        for c in &ev.channels {
+            if let Some(subscribers) = self.index.get(c.as_str()) {
+                out.extend(subscribers.iter().map(|(id, positions)| (*id, positions.as_slice())));
+                channels_hit += 1;
+            }
+        }
+        if channels_hit > 1 {
+            out.sort_unstable_by_key(|(id, _)| *id);
         }
         out
     }
@@ -162,4 +178,21 @@ pub fn matching<'c>(conn: &'c Conn, ev: &Prepared) -> Vec<&'c str> {
         .filter(|s| s.filters.is_empty() || ev.payload().is_some_and(|p| s.filters.iter().all(|f| f.matches(p))))
         .map(|s| s.id.as_str())
         .collect()
+}
+
+/// The IDs of `conn`'s subscriptions at `positions` (sorted, unique; from
+/// the index: those on one of the event's channels) that `ev` matches, into
+/// `out` (cleared first), in subscription order as [`matching`] lists them.
+pub fn matching_at<'c>(conn: &'c Conn, ev: &Prepared, positions: &[u16], out: &mut Vec<&'c str>) {
+    out.clear();
+    if !conn.admin && !ev.readable_by(&conn.roles) {
+        return;
+    }
+    for &pos in positions {
+        let Some(s) = conn.subs.get(usize::from(pos)) else { continue };
+        if !s.filters.is_empty() && !ev.payload().is_some_and(|p| s.filters.iter().all(|f| f.matches(p))) {
+            continue;
+        }
+        out.push(s.id.as_str());
+    }
 }

@@ -8,12 +8,14 @@
 //! - `dispatch`: the task that follows the log and delivers; replays.
 //! - `conn`: one task per connection (upgrade, auth, messages, writes).
 //! - `limits`: connect and message rate limits.
+//! - `cpu`: the thread CPU clock behind the dispatcher's cost metric.
 //!
 //! Every event a client receives was committed to the log first, and every
 //! one carries its log position `seq`, so a client that reconnects can ask for
 //! exactly what it missed (Arcade's extension; see README).
 
 pub mod conn;
+pub mod cpu;
 pub mod dispatch;
 pub mod frame;
 pub mod hub;
@@ -43,7 +45,12 @@ pub struct Metrics {
     pub events: AtomicU64,
     pub deliveries: AtomicU64,
     pub frames: AtomicU64,
+    /// Socket writes that carried event frames (deliveries ÷ writes: frames per write).
+    pub writes: AtomicU64,
+    /// Wall-clock time the dispatcher spent delivering (includes preemption).
     pub dispatch_nanos: AtomicU64,
+    /// CPU time the dispatcher's thread spent delivering.
+    pub dispatch_cpu_nanos: AtomicU64,
     pub replayed: AtomicU64,
     pub slow_closed: AtomicU64,
 }
@@ -101,7 +108,9 @@ impl Realtime {
             "events": m.events.load(Ordering::Relaxed),
             "deliveries": m.deliveries.load(Ordering::Relaxed),
             "frames": m.frames.load(Ordering::Relaxed),
+            "writes": m.writes.load(Ordering::Relaxed),
             "dispatchNanos": m.dispatch_nanos.load(Ordering::Relaxed),
+            "dispatchCpuNanos": m.dispatch_cpu_nanos.load(Ordering::Relaxed),
             "replayed": m.replayed.load(Ordering::Relaxed),
             "slowClosed": m.slow_closed.load(Ordering::Relaxed),
         })

@@ -48,7 +48,11 @@ enum Op {
 struct Who {
     /// Indexes into ROLES of the roles this connection holds (besides `any`).
     roles: Vec<usize>,
-    channels: Vec<usize>,
+    /// Subscriptions `s0`, `s1`, …: indexes into CHANNELS each.
+    subs: Vec<Vec<usize>>,
+    /// Remove the first subscription after registering and add it again (it
+    /// moves to the end): exercises the index through subscription changes.
+    churn: bool,
 }
 
 fn who() -> impl Strategy<Value = Who> {
@@ -58,7 +62,8 @@ fn who() -> impl Strategy<Value = Who> {
         Just(vec![2, 4]),    // user u2
         Just(vec![2, 3, 5]), // user u1 in team red
     ];
-    (identity, prop::collection::vec(0..CHANNELS.len(), 1..4)).prop_map(|(roles, channels)| Who { roles, channels })
+    let subs = prop::collection::vec(prop::collection::vec(0..CHANNELS.len(), 1..4), 1..4);
+    (identity, subs, any::<bool>()).prop_map(|(roles, subs, churn)| Who { roles, subs, churn })
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -227,8 +232,9 @@ async fn apply(
     Some((seq, readers, channels))
 }
 
-/// A registered test connection: id, outbox, roles, subscribed channels.
-type TestConn = (ConnId, Arc<Outbox>, Vec<String>, HashSet<String>);
+/// A registered test connection: id, outbox, roles, and its subscriptions
+/// (id and converted channels) in the order the hub holds them.
+type TestConn = (ConnId, Arc<Outbox>, Vec<String>, Vec<(String, HashSet<String>)>);
 
 fn may_read(conn_roles: &[String], readers: &[String]) -> bool {
     readers.iter().any(|r| r == "any" || conn_roles.contains(r))
@@ -257,12 +263,30 @@ proptest! {
             for w in &whos {
                 let mut roles: Vec<String> = vec!["any".to_owned()];
                 roles.extend(w.roles.iter().map(|i| ROLES[*i].to_owned()));
-                let requested: Vec<String> = w.channels.iter().map(|i| CHANNELS[*i].to_owned()).collect();
-                let sub = Subscription { id: "s".into(), channels: protocol::convert_channels(&requested, None), queries: vec![], filters: vec![] };
+                let mut subs: Vec<Subscription> = Vec::new();
+                let mut requested = HashMap::new();
+                for (k, chans) in w.subs.iter().enumerate() {
+                    let asked: Vec<String> = chans.iter().map(|i| CHANNELS[*i].to_owned()).collect();
+                    let id = format!("s{k}");
+                    subs.push(Subscription { id: id.clone(), channels: protocol::convert_channels(&asked, None), queries: vec![], filters: vec![] });
+                    requested.insert(id, asked);
+                }
                 let outbox = Arc::new(Outbox::default());
-                let conn = Conn { roles: roles.clone(), admin: false, user_id: None, session_id: None, subs: vec![sub.clone()], requested: HashMap::new(), outbox: outbox.clone(), live: true, pending_since: None };
-                let id = shared.hub.lock().unwrap().register(conn);
-                conns.push((id, outbox, roles, sub.channels.into_iter().collect()));
+                let conn = Conn { roles: roles.clone(), admin: false, user_id: None, session_id: None, subs: subs.clone(), requested, outbox: outbox.clone(), live: true, pending_since: None };
+                let mut hub = shared.hub.lock().unwrap();
+                let id = hub.register(conn);
+                if w.churn {
+                    let first = subs.remove(0);
+                    assert!(hub.unsubscribe(id, &first.id));
+                    let asked = w.subs[0].iter().map(|i| CHANNELS[*i].to_owned()).collect();
+                    hub.upsert(id, first.clone(), asked);
+                    subs.push(first);
+                }
+                let held: Vec<String> = hub.conns[&id].subs.iter().map(|s| s.id.clone()).collect();
+                assert_eq!(held, subs.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
+                drop(hub);
+                let subscribed = subs.into_iter().map(|s| (s.id, s.channels.into_iter().collect())).collect();
+                conns.push((id, outbox, roles, subscribed));
             }
             let mut model = HashMap::new();
             let mut expected: Vec<(u64, Vec<String>, Vec<String>)> = Vec::new();
@@ -277,13 +301,24 @@ proptest! {
             for (_, outbox, roles, subscribed) in &conns {
                 let (frames, overflowed) = outbox.drain();
                 assert!(!overflowed);
-                let got: Vec<u64> = frames.iter().map(|f| serde_json::from_str::<Value>(f.as_str()).unwrap()["data"]["seq"].as_u64().unwrap()).collect();
-                let want: Vec<u64> = expected
+                let got: Vec<(u64, Vec<String>)> = frames
                     .iter()
-                    .filter(|(_, readers, channels)| may_read(roles, readers) && channels.iter().any(|c| subscribed.contains(c)))
-                    .map(|(seq, _, _)| *seq)
+                    .map(|f| {
+                        let v = serde_json::from_str::<Value>(f.as_str()).unwrap();
+                        let subs = v["data"]["subscriptions"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+                        (v["data"]["seq"].as_u64().unwrap(), subs)
+                    })
                     .collect();
-                assert_eq!(got, want, "roles {roles:?}, channels {subscribed:?}");
+                let want: Vec<(u64, Vec<String>)> = expected
+                    .iter()
+                    .filter(|(_, readers, _)| may_read(roles, readers))
+                    .map(|(seq, _, channels)| {
+                        let subs = subscribed.iter().filter(|(_, mine)| channels.iter().any(|c| mine.contains(c))).map(|(id, _)| id.clone()).collect();
+                        (*seq, subs)
+                    })
+                    .filter(|(_, subs): &(u64, Vec<String>)| !subs.is_empty())
+                    .collect();
+                assert_eq!(got, want, "roles {roles:?}, subscriptions {subscribed:?}");
             }
             db.close().await;
         });
