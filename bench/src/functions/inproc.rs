@@ -5,7 +5,7 @@
 //!   store, WASI context, limits, instantiation from the deployment's
 //!   `InstancePre`, the call and its outcome, without recording anything;
 //! - the service (`Functions::execute`): what the HTTP handler calls, so
-//!   queueing, the run on tokio's blocking pool and the atomic commit of the
+//!   queueing, the run (a future on the calling task) and the atomic commit of the
 //!   execution record, its events and its writes through the writer;
 //! - the native baseline (`super::native`) at both levels.
 
@@ -101,7 +101,11 @@ impl InProc {
         let store = Arc::new(Store::open(data_dir, &StoreOptions::default())?);
         let db = Db::start(store, durability)?;
         let config = FunctionsConfig::default();
-        let functions = Functions::start(db.clone(), data_dir, "local", config.clone())?;
+        // The service belongs to `rt` (it keeps a handle to the runtime it starts in).
+        let functions = {
+            let _in_rt = rt.enter();
+            Functions::start(db.clone(), data_dir, "local", config.clone())?
+        };
         let engine = engine::build(&config.engine).map_err(|e| anyhow!("{e:#}"))?;
         let ticker = EpochTicker::start(engine.clone())?;
         let linker = host::linker(&engine).map_err(|e| anyhow!("{e:#}"))?;
@@ -168,7 +172,7 @@ impl InProc {
     /// One run of `p` on a fresh instance, as the service runs it (nothing is committed).
     pub fn run_wasm(&self, p: &Prepared, call: &Call) -> Result<u16> {
         let staging = Staging::new(self.db.store_arc(), self.db.catalog(), function_identity(call.user.as_deref()));
-        let out = runner::run(&self.engine, &p.pre, call, staging, self.limits(p));
+        let out = self.rt.block_on(runner::run(&self.engine, &p.pre, call, staging, self.limits(p)));
         if !out.returned {
             bail!("the run failed: {}", out.errors);
         }
@@ -191,9 +195,10 @@ impl InProc {
     }
 
     /// A native game the way the service runs a wasm one: look the function
-    /// and its deployment up, take an execution slot for the run on the
-    /// blocking pool, commit the execution record, its events and the staged
-    /// writes in one transaction through the writer (re-running on conflict).
+    /// and its deployment up, take an execution slot for the run (on the
+    /// calling task, as the service polls a run), commit the execution record,
+    /// its events and the staged writes in one transaction through the writer
+    /// (re-running on conflict).
     pub async fn execute_native(self: &Arc<Self>, user: String, body: &'static str) -> Result<()> {
         let store = self.db.store();
         let f: Function = store.record(&k::function(GAME))?.context("no function")?;
@@ -210,14 +215,10 @@ impl InProc {
         for _ in 0..=OPTIMISTIC_RUNS {
             // As the service: a slot for the run, given back before the commit.
             let slot = self.native_permits.acquire().await?;
-            let (this, user2) = (self.clone(), user.clone());
-            let (played, staging, took) = tokio::task::spawn_blocking(move || {
-                let started = Instant::now();
-                let mut staging = Staging::new(this.db.store_arc(), this.db.catalog(), function_identity(Some(&user2)));
-                let played = native::play(&mut staging, Some(&user2), body.as_bytes());
-                (played, staging, started.elapsed())
-            })
-            .await?;
+            let started = Instant::now();
+            let mut staging = Staging::new(self.db.store_arc(), self.db.catalog(), function_identity(Some(&user)));
+            let played = native::play(&mut staging, Some(&user), body.as_bytes());
+            let took = started.elapsed();
             drop(slot);
             if played.status != 200 {
                 bail!("native game answered {}: {}", played.status, String::from_utf8_lossy(&played.body));

@@ -233,7 +233,7 @@ async fn in_process_on(a: &FunctionsArgs, ip: &Arc<InProc>) -> Result<InProcResu
     .await?;
     let service_native = inproc_measure(
         &format!(
-            "processGameResult executions, native baseline: same lookups, slots, blocking pool and commit, {} clients",
+            "processGameResult executions, native baseline: same lookups, slots and commit, {} clients",
             c.clients
         ),
         c.clients,

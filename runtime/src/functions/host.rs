@@ -18,7 +18,11 @@ use crate::model::exception::{ErrorType, Exception};
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "function",
-    imports: { default: trappable },
+    // Async so that a guest runs on the server's tokio workers, yielding at
+    // every epoch tick, instead of on a thread of its own (see `runner`). The
+    // imports themselves never wait: they are plain code in async clothing.
+    imports: { default: async | trappable },
+    exports: { default: async },
 });
 
 pub use self::arcade::function::log::Level;
@@ -31,11 +35,11 @@ pub use self::arcade::function::types::{
 /// (Appwrite keeps at most 1,000,000 characters of logs).
 pub const OUTPUT_LIMIT: usize = 1_000_000;
 
-/// A linker with everything a guest may import: WASI p2 (sync) and Arcade's
+/// A linker with everything a guest may import: WASI p2 (async) and Arcade's
 /// `tables` and `log`.
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     Function::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
     Ok(linker)
 }
@@ -70,7 +74,7 @@ impl WasiView for HostState {
 impl self::arcade::function::types::Host for HostState {}
 
 impl self::arcade::function::log::Host for HostState {
-    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         if self.output_used() + message.len() + 1 > OUTPUT_LIMIT {
             self.output_exceeded = true;
             return Err(wasmtime::format_err!("output limit of {OUTPUT_LIMIT} bytes exceeded"));
@@ -111,15 +115,15 @@ fn object(data: &str) -> Result<Map<String, Value>, TablesError> {
 type Answer<T> = wasmtime::Result<Result<T, TablesError>>;
 
 impl self::arcade::function::tables::Host for HostState {
-    fn get_row(&mut self, database: String, table: String, row_id: String) -> Answer<Option<String>> {
+    async fn get_row(&mut self, database: String, table: String, row_id: String) -> Answer<Option<String>> {
         Ok(self.staging.get_row(&database, &table, &row_id).map_err(to_wit))
     }
 
-    fn list_rows(&mut self, database: String, table: String, queries: Vec<String>) -> Answer<String> {
+    async fn list_rows(&mut self, database: String, table: String, queries: Vec<String>) -> Answer<String> {
         Ok(self.staging.list_rows(&database, &table, &queries).map_err(to_wit))
     }
 
-    fn create_row(
+    async fn create_row(
         &mut self,
         database: String,
         table: String,
@@ -131,7 +135,7 @@ impl self::arcade::function::tables::Host for HostState {
             .and_then(|d| self.staging.create_row(&database, &table, &row_id, d, permissions).map_err(to_wit)))
     }
 
-    fn update_row(
+    async fn update_row(
         &mut self,
         database: String,
         table: String,
@@ -143,7 +147,7 @@ impl self::arcade::function::tables::Host for HostState {
             .and_then(|d| self.staging.update_row(&database, &table, &row_id, d, permissions).map_err(to_wit)))
     }
 
-    fn upsert_row(
+    async fn upsert_row(
         &mut self,
         database: String,
         table: String,
@@ -155,11 +159,11 @@ impl self::arcade::function::tables::Host for HostState {
             .and_then(|d| self.staging.upsert_row(&database, &table, &row_id, d, permissions).map_err(to_wit)))
     }
 
-    fn delete_row(&mut self, database: String, table: String, row_id: String) -> Answer<()> {
+    async fn delete_row(&mut self, database: String, table: String, row_id: String) -> Answer<()> {
         Ok(self.staging.delete_row(&database, &table, &row_id).map_err(to_wit))
     }
 
-    fn increment_row_column(
+    async fn increment_row_column(
         &mut self,
         database: String,
         table: String,
@@ -171,7 +175,7 @@ impl self::arcade::function::tables::Host for HostState {
         Ok(self.staging.step((&database, &table, &row_id), &column, value, max, false).map_err(to_wit))
     }
 
-    fn decrement_row_column(
+    async fn decrement_row_column(
         &mut self,
         database: String,
         table: String,

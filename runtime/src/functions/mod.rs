@@ -32,7 +32,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
 use crate::auth::{Identity, KeyScopes};
 use crate::db::Db;
@@ -42,7 +42,7 @@ use crate::model::function::{Deployment, Execution, Function, Header};
 use crate::model::id;
 use crate::model::time;
 use crate::store::keys::functions as k;
-use host::{Function as FunctionWorld, FunctionPre, HostState};
+use host::{FunctionPre, HostState};
 use runner::{Call, Limits, Outcome};
 use staging::Staging;
 
@@ -99,6 +99,8 @@ pub struct Functions {
     config: FunctionsConfig,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
+    /// For the one run that happens off the runtime: the serial re-run on the writer thread.
+    runtime: tokio::runtime::Handle,
     _ticker: engine::EpochTicker,
 }
 
@@ -137,10 +139,9 @@ impl Functions {
         config: FunctionsConfig,
     ) -> Result<Arc<Functions>, FunctionsError> {
         let engine = engine::build(&config.engine).map_err(|e| FunctionsError::Engine(format!("{e:#}")))?;
-        let mut linker: Linker<HostState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| FunctionsError::Engine(format!("{e:#}")))?;
-        FunctionWorld::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| FunctionsError::Engine(format!("{e:#}")))?;
+        let linker = host::linker(&engine).map_err(|e| FunctionsError::Engine(format!("{e:#}")))?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| FunctionsError::Engine("the function runtime must start inside a tokio runtime".into()))?;
         let cache = cache::Cache::new(data_dir, &engine)?;
         let dir = data_dir.join("deployments");
         std::fs::create_dir_all(&dir).map_err(|e| FunctionsError::Io(dir.display().to_string(), e))?;
@@ -157,6 +158,7 @@ impl Functions {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
             waiting: AtomicUsize::new(0),
+            runtime,
             _ticker: ticker,
         }))
     }
@@ -437,22 +439,15 @@ impl Functions {
                 Some(p) => p,
                 None => self.permits.clone().acquire_owned().await.map_err(|_| shutting_down())?,
             };
-            let this = self.clone();
-            let (pre2, call2, f2, d2) = (pre.clone(), call.clone(), f.clone(), d.id.clone());
-            let outcome = tokio::task::spawn_blocking(move || {
-                let staging =
-                    Staging::new(this.db.store_arc(), this.db.catalog(), function_identity(call2.user.as_deref()));
-                let limits = Limits {
-                    deadline,
-                    function: &f2,
-                    deployment: &d2,
-                    project: &this.project,
-                    fuel: this.config.engine.fuel,
-                };
-                runner::run(&this.engine, &pre2, &call2, staging, limits)
-            })
-            .await
-            .map_err(Exception::internal)?;
+            let staging = Staging::new(self.db.store_arc(), self.db.catalog(), function_identity(call.user.as_deref()));
+            let limits = Limits {
+                deadline,
+                function: &f,
+                deployment: &d.id,
+                project: &self.project,
+                fuel: self.config.engine.fuel,
+            };
+            let outcome = runner::run(&self.engine, &pre, &call, staging, limits).await;
             drop(permit);
             match self.commit(&f, &exec, outcome, started).await {
                 Err(e) if e.kind == ErrorType::TransactionConflict => continue,
@@ -480,7 +475,8 @@ impl Functions {
                         project: &this.project,
                         fuel: this.config.engine.fuel,
                     };
-                    let outcome = runner::run(&this.engine, &pre2, &call2, staging, limits);
+                    // The writer thread is no runtime thread: drive the run here.
+                    let outcome = this.runtime.block_on(runner::run(&this.engine, &pre2, &call2, staging, limits));
                     Ok(Prepared::from(&f2, &exec2, outcome))
                 },
                 move |tx, catalog, p: &Prepared| finish(tx, catalog, p, started),
