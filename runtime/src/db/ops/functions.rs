@@ -190,10 +190,7 @@ pub fn finish_execution(
     let mut e = e.clone();
     if !started {
         e.created = tx.now();
-        let mut first = e.clone();
-        first.status = "processing".into();
         tx.put_record_marker(k::function_execution(&e.function, &e.id));
-        tx.emit(execution_event(&first, Action::Create))?;
     }
     if let Some(w) = writes {
         for m in w.marks {
@@ -219,7 +216,12 @@ pub fn finish_execution(
     }
     e.updated = tx.now();
     tx.put_record(k::execution(&e.id), &e)?;
-    tx.emit(execution_event(&e, Action::Update))?;
+    // As Appwrite: a synchronous HTTP execution is created finished (one
+    // `create` event, with the final record); any other gets an `update`
+    // when it ends (after its `create` if it was started: async and
+    // scheduled runs; event-triggered runs have only this one).
+    let action = if !started && e.trigger == "http" { Action::Create } else { Action::Update };
+    tx.emit(execution_event(&e, action))?;
     Ok(e)
 }
 
