@@ -596,7 +596,7 @@ async fn execute(
     };
     let e = rt.execute(ExecRequest::http(id, call, asynchronous)).await?;
     let status = if asynchronous { StatusCode::ACCEPTED } else { StatusCode::CREATED };
-    Ok(json(status, &e.to_model(caller.who.is_key(), !asynchronous)))
+    Ok(json(status, &e.model(caller.who.is_key(), !asynchronous)))
 }
 
 fn readable(e: &Execution, who: &Identity) -> bool {
@@ -634,7 +634,7 @@ async fn get_execution(
             .record(&k::execution(&eid))?
             .filter(|e: &Execution| e.function == id && readable(e, &caller.who))
             .ok_or_else(|| Exception::new(ErrorType::ExecutionNotFound))?;
-    Ok(json(StatusCode::OK, &e.to_model(caller.who.is_key(), false)))
+    Ok(json(StatusCode::OK, &e.model(caller.who.is_key(), false)))
 }
 
 async fn delete_execution(

@@ -209,34 +209,116 @@ pub struct Execution {
     pub updated: Millis,
 }
 
+/// Appwrite's Execution model, borrowed from the record: serialized straight
+/// to JSON on the hot paths (every execution's answer and event), without
+/// building a `Value` first. Fields in Appwrite's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionModel<'a> {
+    #[serde(rename = "$id")]
+    id: &'a str,
+    #[serde(rename = "$createdAt")]
+    created_at: String,
+    #[serde(rename = "$updatedAt")]
+    updated_at: String,
+    #[serde(rename = "$permissions")]
+    permissions: &'a [String],
+    function_id: &'a str,
+    deployment_id: &'a str,
+    trigger: &'a str,
+    status: &'a str,
+    request_method: &'a str,
+    request_path: &'a str,
+    request_headers: &'a [Header],
+    response_status_code: u16,
+    response_body: &'a str,
+    response_headers: &'a [Header],
+    logs: &'a str,
+    errors: &'a str,
+    duration: f64,
+    scheduled_at: Option<String>,
+}
+
 impl Execution {
     /// Appwrite's Execution model. `logs`/`errors` are only shown to API keys
     /// (sensitive, as in Appwrite); `responseBody` only for synchronous calls.
+    pub fn model(&self, privileged: bool, with_body: bool) -> ExecutionModel<'_> {
+        ExecutionModel {
+            id: &self.id,
+            created_at: time::format(self.created),
+            updated_at: time::format(self.updated),
+            permissions: &self.permissions,
+            function_id: &self.function,
+            deployment_id: &self.deployment,
+            trigger: &self.trigger,
+            status: &self.status,
+            request_method: &self.request_method,
+            request_path: &self.request_path,
+            request_headers: &self.request_headers,
+            response_status_code: self.response_status,
+            response_body: if with_body { &self.response_body } else { "" },
+            response_headers: &self.response_headers,
+            logs: if privileged { &self.logs } else { "" },
+            errors: if privileged { &self.errors } else { "" },
+            duration: self.duration,
+            scheduled_at: self.scheduled_at.map(time::format),
+        }
+    }
+
+    /// [`Execution::model`] as a JSON value.
     pub fn to_model(&self, privileged: bool, with_body: bool) -> Value {
-        let headers = |h: &[Header]| h.iter().map(|x| json!({"name": x.name, "value": x.value})).collect::<Vec<_>>();
-        json!({
-            "$id": self.id,
-            "$createdAt": time::format(self.created),
-            "$updatedAt": time::format(self.updated),
-            "$permissions": self.permissions,
-            "functionId": self.function,
-            "deploymentId": self.deployment,
-            "trigger": self.trigger,
-            "status": self.status,
-            "requestMethod": self.request_method,
-            "requestPath": self.request_path,
-            "requestHeaders": headers(&self.request_headers),
-            "responseStatusCode": self.response_status,
-            "responseBody": if with_body { self.response_body.as_str() } else { "" },
-            "responseHeaders": headers(&self.response_headers),
-            "logs": if privileged { self.logs.as_str() } else { "" },
-            "errors": if privileged { self.errors.as_str() } else { "" },
-            "duration": self.duration,
-            "scheduledAt": self.scheduled_at.map(time::format),
-        })
+        serde_json::to_value(self.model(privileged, with_body)).unwrap_or_default()
     }
 
     pub fn finished(&self) -> bool {
         self.status == "completed" || self.status == "failed"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_model_has_appwrites_fields_in_order() {
+        let h = |n: &str, v: &str| Header { name: n.into(), value: v.into() };
+        let e = Execution {
+            id: "e1".into(),
+            function: "f".into(),
+            deployment: "d".into(),
+            trigger: "http".into(),
+            status: "completed".into(),
+            permissions: vec!["read(\"user:u\")".into()],
+            request_method: "POST".into(),
+            request_path: "/?a=1".into(),
+            request_headers: vec![h("content-type", "application/json")],
+            response_status: 200,
+            response_body: "{\"ok\":true}".into(),
+            response_headers: vec![h("content-type", "text/plain")],
+            logs: "log".into(),
+            errors: "err".into(),
+            duration: 0.25,
+            scheduled_at: None,
+            user: Some("u".into()),
+            event: None,
+            cause: None,
+            depth: 0,
+            created: 0,
+            updated: 1,
+        };
+        let full = serde_json::to_string(&e.model(true, true)).unwrap();
+        assert_eq!(
+            full,
+            concat!(
+                r#"{"$id":"e1","$createdAt":"1970-01-01T00:00:00.000+00:00","$updatedAt":"1970-01-01T00:00:00.001+00:00","#,
+                r#""$permissions":["read(\"user:u\")"],"functionId":"f","deploymentId":"d","trigger":"http","#,
+                r#""status":"completed","requestMethod":"POST","requestPath":"/?a=1","#,
+                r#""requestHeaders":[{"name":"content-type","value":"application/json"}],"responseStatusCode":200,"#,
+                r#""responseBody":"{\"ok\":true}","responseHeaders":[{"name":"content-type","value":"text/plain"}],"#,
+                r#""logs":"log","errors":"err","duration":0.25,"scheduledAt":null}"#
+            )
+        );
+        let hidden = e.to_model(false, false);
+        assert_eq!((hidden["responseBody"].clone(), hidden["logs"].clone(), hidden["errors"].clone()), (json!(""), json!(""), json!("")));
     }
 }

@@ -152,7 +152,7 @@ fn execution_event(e: &Execution, action: Action) -> EventDraft {
     EventDraft::new(
         Resource::Execution { function: e.function.clone(), execution: e.id.clone() },
         action,
-        event::raw(&e.to_model(false, false)),
+        event::raw(&e.model(false, false)),
     )
     .roles(roles)
     .actor(e.user.clone())
