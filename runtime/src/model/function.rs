@@ -319,6 +319,9 @@ mod tests {
             )
         );
         let hidden = e.to_model(false, false);
-        assert_eq!((hidden["responseBody"].clone(), hidden["logs"].clone(), hidden["errors"].clone()), (json!(""), json!(""), json!("")));
+        assert_eq!(
+            (hidden["responseBody"].clone(), hidden["logs"].clone(), hidden["errors"].clone()),
+            (json!(""), json!(""), json!(""))
+        );
     }
 }
