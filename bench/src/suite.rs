@@ -100,7 +100,7 @@ pub async fn all(a: AllArgs, gen_threads: usize) -> Result<()> {
     let _ = writeln!(o, "## TablesDB HTTP benchmark\n");
     let _ = writeln!(
         o,
-        "Command: `bench/run.sh` (builds `-p arcade -p arcade-bench` in release, then runs \
+        "Command: `bench/run.sh tablesdb` (builds `-p arcade -p arcade-bench` in release, then runs \
          `target/release/arcade-bench{} all`). Run on {date}, commit `{commit}`{}, total time {:.0} s.\n",
         if gen_threads == 0 { String::new() } else { format!(" --gen-threads {gen_threads}") },
         if dirty { " (with uncommitted changes)" } else { "" },

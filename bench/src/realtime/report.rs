@@ -54,7 +54,8 @@ pub fn section(c: &Context<'_>) -> String {
     let _ = writeln!(o, "## Realtime benchmark\n");
     let _ = writeln!(
         o,
-        "Command: `bench/run.sh` (after the TablesDB section it runs `target/release/arcade-bench{} realtime`). \
+        "Command: `bench/run.sh realtime` (builds in release, installs the baseline's `ws` from its lock file, then \
+         runs `target/release/arcade-bench{} realtime`). \
          Run on {}, commit `{}`{}, total time {:.0} s.\n",
         if c.gen_threads == 0 { String::new() } else { format!(" --gen-threads {}", c.gen_threads) },
         c.date,
