@@ -293,3 +293,38 @@ fn compiled_components_survive_a_restart() {
     let cached = std::fs::read_dir(s.data_dir().join("compiled")).unwrap().count();
     assert_eq!(cached, 1, "one compiled artifact, reused");
 }
+
+#[test]
+fn executions_a_crash_interrupted_are_failed_at_the_next_start() {
+    let mut s = Server::start();
+    let a = s.admin();
+    deploy(&a, "spin", "spin", &["any"], json!({"timeout": 120}));
+    deploy(&a, "noop", "noop", &["any"], json!({}));
+    // Finished executions are left alone; a spinning one is killed with the server.
+    assert_eq!(exec(&a, "noop", json!({})).body["status"], "completed");
+    let r = exec(&a, "spin", json!({"async": true}));
+    assert_eq!((r.status, r.body["status"].clone()), (202, json!("waiting")), "{}", r.body);
+    let id = r.body["$id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/functions/spin/executions/{id}");
+    // (An asynchronous record stays `waiting` until it is finished.)
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(a.get(&path).body["status"], "waiting");
+    s.restart_after_kill();
+    let e = s.admin().get(&path);
+    assert_eq!(
+        (e.body["status"].clone(), e.body["responseStatusCode"].clone()),
+        (json!("failed"), json!(500)),
+        "{}",
+        e.body
+    );
+    assert!(
+        e.body["errors"].as_str().unwrap().contains("The server stopped before this execution finished"),
+        "{}",
+        e.body
+    );
+    // Once failed it stays as it is: the next start finds nothing pending.
+    s.restart();
+    assert_eq!(s.admin().get(&path).body, e.body);
+    let done = s.admin().list("/v1/functions/noop/executions", &[], &[]);
+    assert_eq!(done.body["executions"][0]["status"], "completed", "{}", done.body);
+}

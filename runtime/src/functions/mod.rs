@@ -393,15 +393,25 @@ impl Functions {
     }
 
     /// Mark executions that a stop interrupted (still `waiting` or
-    /// `processing` at start) as failed, so none stays pending forever.
+    /// `processing` at start) as failed, so none stays pending forever. Reads
+    /// only the pending index (one full scan, once, for a data directory from
+    /// before it), so a start does not slow down as executions accumulate.
     pub async fn fail_interrupted(self: &Arc<Self>) -> Result<usize, Exception> {
-        let pending: Vec<Execution> = self
-            .db
-            .store()
-            .records::<Execution>(k::EXECUTION_PREFIX)?
-            .into_iter()
-            .filter(|e| e.status == "waiting" || e.status == "processing")
-            .collect();
+        let store = self.db.store();
+        let indexed = store.meta(crate::store::keys::meta::PENDING_INDEXED)?.is_some();
+        let pending: Vec<Execution> = if indexed {
+            let mut found = Vec::new();
+            for id in store.record_ids(k::PENDING_EXECUTION_PREFIX, false)? {
+                if let Some(e) = store.record::<Execution>(&k::execution(&id))? {
+                    found.push(e);
+                }
+            }
+            found
+        } else {
+            store.records::<Execution>(k::EXECUTION_PREFIX)?
+        };
+        let pending: Vec<Execution> =
+            pending.into_iter().filter(|e| e.status == "waiting" || e.status == "processing").collect();
         let n = pending.len();
         for mut e in pending {
             e.status = "failed".into();
@@ -410,6 +420,14 @@ impl Functions {
                         its writes were kept."
                 .into();
             self.db.write(move |tx, catalog| ops::finish_execution(tx, catalog, &e, None, true)).await?;
+        }
+        if !indexed {
+            self.db
+                .write(|tx, _| {
+                    tx.put_meta(crate::store::keys::meta::PENDING_INDEXED.to_vec(), b"1".to_vec());
+                    Ok(())
+                })
+                .await?;
         }
         Ok(n)
     }

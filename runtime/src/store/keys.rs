@@ -79,6 +79,12 @@ pub mod functions {
         k.push(0);
         k
     }
+    /// Executions recorded as started and not finished yet: `pe\0<execution>` → ().
+    /// A start finds the ones a stop interrupted here, without reading every execution.
+    pub fn pending_execution(execution: &str) -> Vec<u8> {
+        join(&[b"pe", execution.as_bytes()])
+    }
+    pub const PENDING_EXECUTION_PREFIX: &[u8] = b"pe\0";
 }
 
 pub mod meta {
@@ -102,6 +108,10 @@ pub mod meta {
     pub const TRIGGER_DONE: &[u8] = b"trigger_done\0";
     /// The last schedule slot a function fired: prefix + function id → JSON.
     pub const SCHEDULE: &[u8] = b"schedule\0";
+    /// Present once every started, unfinished execution has its
+    /// `functions::pending_execution` entry (data directories from before
+    /// that index get one full scan of the executions, then this).
+    pub const PENDING_INDEXED: &[u8] = b"pending_indexed";
 
     pub fn trigger_done(seq: u64, function: &str) -> Vec<u8> {
         let mut k = TRIGGER_DONE.to_vec();

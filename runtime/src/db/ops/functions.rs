@@ -165,6 +165,7 @@ pub fn start_execution(tx: &mut WriteTx<'_>, e: &Execution) -> Result<Execution,
     e.updated = tx.now();
     tx.put_record(k::execution(&e.id), &e)?;
     tx.put_record_marker(k::function_execution(&e.function, &e.id));
+    tx.put_record_marker(k::pending_execution(&e.id));
     tx.emit(execution_event(&e, Action::Create))?;
     Ok(e)
 }
@@ -216,6 +217,9 @@ pub fn finish_execution(
     }
     e.updated = tx.now();
     tx.put_record(k::execution(&e.id), &e)?;
+    if started {
+        tx.remove_record(k::pending_execution(&e.id));
+    }
     // As Appwrite: a synchronous HTTP execution is created finished (one
     // `create` event, with the final record); any other gets an `update`
     // when it ends (after its `create` if it was started: async and
@@ -235,6 +239,7 @@ pub fn delete_execution(tx: &mut WriteTx<'_>, function_id: &str, id: &str) -> Re
     }
     tx.remove_record(k::execution(id));
     tx.remove_record(k::function_execution(function_id, id));
+    tx.remove_record(k::pending_execution(id));
     tx.emit(execution_event(&e, Action::Delete))?;
     Ok(e)
 }
