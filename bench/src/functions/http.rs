@@ -141,6 +141,22 @@ impl Workload for NoopExec {
     }
 }
 
+/// `GET /v1/functions/noop` with the API key: an authenticated read, no write.
+pub struct GetFunction;
+
+impl Workload for GetFunction {
+    fn next(&self, _rng: &mut Rng) -> Option<Req> {
+        Some(Req::get("/v1/functions/noop"))
+    }
+    fn check_each(&self, body: &Bytes) -> Result<()> {
+        if contains(body, br#""$id":"noop""#) {
+            Ok(())
+        } else {
+            bail!("not the noop function: {}", crate::client::snippet(body))
+        }
+    }
+}
+
 /// The synchronous execution request for one game (`GAME_BODIES[i % 3]`).
 pub fn game_request(i: usize, session: &HeaderValue) -> Req {
     let body = json!({ "body": GAME_BODIES[i % GAME_BODIES.len()] }).to_string();

@@ -337,7 +337,7 @@ pub async fn run(a: FunctionsArgs) -> Result<()> {
     }
 
     // 2. Over HTTP.
-    let (http_noop_1, http_noop, http_game) = over_http(&t, c, &sessions).await?;
+    let http = over_http(&t, c, &sessions).await?;
 
     // 3. Restarts: with the compiled cache, then without.
     let warm = restarts(&mut t, a.restarts.max(1), false, &sessions[0], quiet).await?;
@@ -361,9 +361,7 @@ pub async fn run(a: FunctionsArgs) -> Result<()> {
         load_after,
         compile,
         deployed,
-        http_noop_1,
-        http_noop,
-        http_game,
+        http,
         warm,
         cold,
         ip,
@@ -376,17 +374,28 @@ pub async fn run(a: FunctionsArgs) -> Result<()> {
     Ok(())
 }
 
-async fn over_http(
-    t: &Target,
-    c: &Common,
-    sessions: &[hyper::header::HeaderValue],
-) -> Result<(Measurement, Measurement, Measurement)> {
+/// Everything measured over HTTP.
+struct OverHttp {
+    noop_1: Measurement,
+    noop: Measurement,
+    game: Measurement,
+    /// Same server, same run, 1 client: what any durable write and any
+    /// authenticated read cost, as the floor under the 1-client execution.
+    create_1: Measurement,
+    read_1: Measurement,
+}
+
+async fn over_http(t: &Target, c: &Common, sessions: &[hyper::header::HeaderValue]) -> Result<OverHttp> {
+    crate::workloads::setup(&t.endpoint, false).await?;
+    let read_1 = measure(t, c, 1, "GET /v1/functions/noop over HTTP", Arc::new(http::GetFunction)).await?;
+    let create_1 =
+        measure(t, c, 1, "row creates over HTTP (durable write)", Arc::new(crate::workloads::CreateOne)).await?;
     let noop_1 = measure(t, c, 1, "no-op execution over HTTP (sync)", Arc::new(http::NoopExec)).await?;
     let noop = measure(t, c, c.clients, "no-op executions over HTTP (sync)", Arc::new(http::NoopExec)).await?;
     let game = Arc::new(http::GameExec { sessions: sessions.to_vec(), next: AtomicUsize::new(0) });
     let name = format!("processGameResult executions over HTTP (sync, {} players in turn)", sessions.len());
     let game = measure(t, c, c.clients, &name, game).await?;
-    Ok((noop_1, noop, game))
+    Ok(OverHttp { noop_1, noop, game, create_1, read_1 })
 }
 
 /// `--only`: one part, its tables on stdout.
@@ -400,8 +409,10 @@ async fn only(
     let mut o = String::new();
     match part {
         Part::Http => {
-            let (m1, m2, m3) = over_http(&t, &a.common, sessions).await?;
-            for m in [m1, m2, m3] {
+            let h = over_http(&t, &a.common, sessions).await?;
+            runs_table(&mut o, &h.read_1, "reads");
+            runs_table(&mut o, &h.create_1, "creates");
+            for m in [h.noop_1, h.noop, h.game] {
                 runs_table(&mut o, &m, "executions");
             }
         }
@@ -441,9 +452,7 @@ struct Rendered<'a> {
     /// Median in-process compile time of noop and processGameResult, ms.
     compile: Vec<f64>,
     deployed: Vec<http::Deployed>,
-    http_noop_1: Measurement,
-    http_noop: Measurement,
-    http_game: Measurement,
+    http: OverHttp,
     warm: Vec<Restart>,
     cold: Vec<Restart>,
     ip: InProcResults,
@@ -511,7 +520,7 @@ fn render(r: &Rendered<'_>) -> String {
         num(sn.rate()),
         verdict(sn.rate() >= 10_000.0)
     );
-    let hn = &r.http_noop;
+    let hn = &r.http.noop;
     let _ = writeln!(
         o,
         "| no-op executions/s over HTTP (sync), {} clients | {} | ≥ 10,000 | {} | – |",
@@ -519,13 +528,27 @@ fn render(r: &Rendered<'_>) -> String {
         num(hn.rate()),
         verdict(hn.rate() >= 10_000.0)
     );
-    let h1 = &r.http_noop_1;
+    let h1 = &r.http.noop_1;
     let _ = writeln!(
         o,
         "| no-op execution over HTTP (sync), 1 client, p50 / p99 µs | {} / {} | p50 ≤ 500 µs | {} | – |",
         us(h1.p50_ms()),
         us(h1.p99_ms()),
         verdict(h1.p50_ms() * 1000.0 <= 500.0)
+    );
+    let (c1, g1) = (&r.http.create_1, &r.http.read_1);
+    let _ = writeln!(
+        o,
+        "| floor, same server and run, 1 client: row create (one {} write, like an execution's record), p50 / p99 µs | {} / {} | – | – | – |",
+        a.durability,
+        us(c1.p50_ms()),
+        us(c1.p99_ms())
+    );
+    let _ = writeln!(
+        o,
+        "| floor, same server and run, 1 client: `GET /v1/functions/noop` with the key (no write), p50 / p99 µs | {} / {} | – | – | – |",
+        us(g1.p50_ms()),
+        us(g1.p99_ms())
     );
     let s1 = &ip.service_noop_1;
     let _ = writeln!(
@@ -534,7 +557,7 @@ fn render(r: &Rendered<'_>) -> String {
         us(s1.p50_ms()),
         us(s1.p99_ms())
     );
-    let hg = &r.http_game;
+    let hg = &r.http.game;
     let _ = writeln!(
         o,
         "| `processGameResult` executions/s over HTTP (sync, players with sessions), {} clients | {} | ≥ 3,000 | {} | – |",
@@ -612,11 +635,13 @@ fn render(r: &Rendered<'_>) -> String {
     );
     for (m, unit) in [
         (&ip.runner_noop, "runs"),
-        (&r.http_noop_1, "executions"),
+        (&r.http.read_1, "reads"),
+        (&r.http.create_1, "creates"),
+        (&r.http.noop_1, "executions"),
         (&ip.service_noop_1, "executions"),
-        (&r.http_noop, "executions"),
+        (&r.http.noop, "executions"),
         (&ip.service_noop, "executions"),
-        (&r.http_game, "executions"),
+        (&r.http.game, "executions"),
         (&ip.service_game, "executions"),
         (&ip.service_native, "executions"),
         (&ip.runner_game, "runs"),
