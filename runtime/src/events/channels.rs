@@ -76,8 +76,8 @@ fn row_channels(db: &str, table: &str, row: &str) -> Vec<String> {
         [("documents", "databases", "collections"), ("rows", "databases", "tables"), ("rows", "tablesdb", "tables")];
     let mut channels = Vec::with_capacity(9);
     for (leaf, prefix, container) in families {
-        let collection = format!("{prefix}.{db}.{container}.{table}.{leaf}");
-        let single = format!("{collection}.{row}");
+        let collection = concat(&[prefix, ".", db, ".", container, ".", table, ".", leaf]);
+        let single = concat(&[&collection, ".", row]);
         channels.extend([leaf.to_owned(), collection, single]);
     }
     dedup(channels)
@@ -96,7 +96,7 @@ fn with_action_copies(channels: Vec<String>, action: Action) -> Vec<String> {
     let copies: Vec<String> = channels
         .iter()
         .filter(|channel| ends_in_resource(channel))
-        .map(|channel| format!("{channel}.{}", action.as_str()))
+        .map(|channel| concat(&[channel, ".", action.as_str()]))
         .collect();
     let mut all = channels;
     all.extend(copies);
@@ -107,6 +107,16 @@ fn ends_in_resource(channel: &str) -> bool {
     let mut segments = channel.rsplit('.');
     let is_leaf = |segment: Option<&str>| segment.is_some_and(|s| RESOURCE_LEAF_NAMES.contains(&s));
     is_leaf(segments.next()) || is_leaf(segments.next())
+}
+
+/// The parts joined, in one allocation of the exact size (`format!` costs
+/// several times as much, and this runs for every event the dispatcher sees).
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
 }
 
 /// Removes repeats, keeping each string's first position (`array_unique`).
