@@ -5,11 +5,12 @@
 //!
 //! Order: start a server on a fresh data directory; create the casino
 //! tables, deploy `noop` and `processGameResult` (the compile is timed), make
-//! players with sessions; measure executions over HTTP; restart the server on
-//! the same directory several times and time the first executions (compiled
-//! components from the disk cache), then again with the cache removed
-//! (compiled on first use); stop it and open the same directory in this
-//! process for the in-process and native measurements.
+//! players with sessions; measure executions over HTTP, with a 1-client row
+//! create and read on the same server as the floors under the 1-client
+//! execution; restart the server on the same directory several times and
+//! time the first executions (compiled components from the disk cache), then
+//! again with the cache removed (compiled on first use); stop it and open the
+//! same directory in this process for the in-process and native measurements.
 
 mod http;
 mod inproc;
