@@ -458,14 +458,7 @@ impl Functions {
                 None => self.permits.clone().acquire_owned().await.map_err(|_| shutting_down())?,
             };
             let staging = Staging::new(self.db.store_arc(), self.db.catalog(), function_identity(call.user.as_deref()));
-            let limits = Limits {
-                deadline,
-                function: &f,
-                deployment: &d.id,
-                project: &self.project,
-                fuel: self.config.engine.fuel,
-            };
-            let outcome = runner::run(&self.engine, &pre, &call, staging, limits).await;
+            let outcome = runner::run(&self.engine, &pre, &call, staging, self.limits(&f, &d.id, deadline)).await;
             drop(permit);
             match self.commit(&f, &exec, outcome, started).await {
                 Err(e) if e.kind == ErrorType::TransactionConflict => continue,
@@ -486,13 +479,7 @@ impl Functions {
                         function_identity(call2.user.as_deref()),
                     );
                     let _ = catalog;
-                    let limits = Limits {
-                        deadline: serial_deadline,
-                        function: &f2,
-                        deployment: &d2,
-                        project: &this.project,
-                        fuel: this.config.engine.fuel,
-                    };
+                    let limits = this.limits(&f2, &d2, serial_deadline);
                     // The writer thread is no runtime thread: drive the run here.
                     let outcome = this.runtime.block_on(runner::run(&this.engine, &pre2, &call2, staging, limits));
                     Ok(Prepared::from(&f2, &exec2, outcome))
@@ -500,6 +487,11 @@ impl Functions {
                 move |tx, catalog, p: &Prepared| finish(tx, catalog, p, started),
             )
             .await
+    }
+
+    /// The limits a run of `f`'s `deployment` gets, with this deadline.
+    fn limits<'a>(&'a self, f: &'a Function, deployment: &'a str, deadline: Duration) -> Limits<'a> {
+        Limits { deadline, function: f, deployment, project: &self.project, fuel: self.config.engine.fuel }
     }
 
     async fn commit(
