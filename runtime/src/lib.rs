@@ -26,9 +26,10 @@
 //! - Every change goes through `db::Db::write`, to one writer thread, and
 //!   through `store::WriteTx`, whose write methods all take the event; an
 //!   operation that changes data without an event is refused. Data and events
-//!   commit in one atomic sled batch, so the log and the tables never disagree.
-//! - In durable mode a 2xx answer means flushed to disk: the writer flushes
-//!   once per batch (group commit) before answering anyone in it.
+//!   commit as one record of the store's write-ahead log, applied to sled
+//!   after it, so the log and the tables never disagree, even after a crash.
+//! - In durable mode a 2xx answer means on disk: the store `fdatasync`s the
+//!   record of each batch (group commit) before anyone in it is answered.
 
 pub mod app;
 pub mod auth;

@@ -70,7 +70,7 @@ struct ServeArgs {
     /// The project id clients must name (default: the manifest's, else `local`).
     #[arg(long)]
     project: Option<String>,
-    /// `durable` (default): a 2xx means on disk. `relaxed`: for benchmarks; a crash can lose acknowledged writes.
+    /// `durable` (default): a 2xx means on disk. `relaxed`: for benchmarks; a power cut can lose acknowledged writes.
     #[arg(long, value_enum, default_value = "durable")]
     durability: Durability,
     /// Full-scope API key; otherwise one is generated into the data directory.

@@ -9,6 +9,8 @@ pub enum StoreError {
     Corrupt { tree: &'static str, detail: String },
     #[error("a write without its event was refused ({0}): every change must log an event")]
     WriteWithoutEvent(&'static str),
+    #[error("a logged write could not be applied; writes are refused until a restart applies the log again")]
+    Broken,
     #[error("data directory {path}: {source}")]
     Io { path: String, source: std::io::Error },
 }

@@ -112,6 +112,8 @@ pub mod meta {
     /// `functions::pending_execution` entry (data directories from before
     /// that index get one full scan of the executions, then this).
     pub const PENDING_INDEXED: &[u8] = b"pending_indexed";
+    /// The write-ahead log record sled holds whole, up to and including (u64).
+    pub const WAL_APPLIED: &[u8] = b"wal_applied";
 
     pub fn trigger_done(seq: u64, function: &str) -> Vec<u8> {
         let mut k = TRIGGER_DONE.to_vec();

@@ -90,10 +90,10 @@ impl Store {
         };
         let last = keys::u64_of(&last_key).unwrap_or(0);
         let count_floor = last.saturating_sub(max_events.saturating_sub(1)).max(1);
-        let mut removed = 0;
+        let mut doomed = Vec::new();
         let mut new_first = None;
         for item in tree.iter() {
-            if removed >= budget {
+            if doomed.len() >= budget {
                 break;
             }
             let (k, v) = item?;
@@ -110,13 +110,18 @@ impl Store {
             if !(too_many || too_old) {
                 break;
             }
-            tree.remove(&k)?;
-            removed += 1;
+            doomed.push((TreeId::Events, k.to_vec(), None));
             new_first = Some(seq + 1);
         }
+        let removed = doomed.len();
         if let Some(first) = new_first {
-            self.tree(TreeId::Meta).insert(keys::meta::FIRST_SEQ, &first.to_be_bytes())?;
+            doomed.push((
+                TreeId::Meta,
+                keys::meta::FIRST_SEQ.to_vec(),
+                Some(sled::IVec::from(&first.to_be_bytes()[..])),
+            ));
         }
+        self.upkeep(doomed)?;
         Ok(removed)
     }
 }

@@ -5,14 +5,18 @@
 //! transaction that commits data and events together (`tx`) and reads of the
 //! event log (`log`). Everything above it sees typed records.
 //!
-//! Writes happen only through [`Store::transact`], called by the single writer
-//! (`crate::db::writer`), one atomic sled batch per group of operations. Reads
-//! may run on any thread at any time; they see whole batches, never half of
-//! one, because sled applies a batch under an exclusive lock.
+//! Writes go through [`Store::transact`], called by the single writer
+//! (`crate::db::writer`) once per group of operations, and through a few
+//! upkeep methods (purges, retention, index builds). Each is one record of
+//! the write-ahead log (`wal`), applied to sled only after it is in the log,
+//! so after a crash it is all there or none of it. Reads may run on any
+//! thread at any time; they see whole records, never half of one (the gate,
+//! see `space`).
 //!
-//! Durability: sled keeps recent writes in memory and writes them out every
-//! 500 ms; [`Store::flush`] forces everything written so far to disk (fsync).
-//! The writer calls it once per batch in durable mode.
+//! Durability: a durable write is `fdatasync`ed in the log before it is
+//! applied. sled keeps recent writes in memory and writes them out every
+//! 500 ms; once the log passes [`CHECKPOINT_BYTES`], sled is flushed and the
+//! log emptied. [`Store::flush`] does that at once (at shutdown).
 
 pub mod codec;
 pub mod error;
@@ -20,9 +24,11 @@ pub mod keys;
 pub mod log;
 pub mod space;
 pub mod tx;
+pub mod wal;
 
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use sled::{IVec, Tree};
 
@@ -38,11 +44,30 @@ use crate::model::event::Event;
 use crate::model::row::Row;
 use crate::model::time::Millis;
 
+/// Log size past which a write triggers a checkpoint (sled flushed, log emptied).
+pub const CHECKPOINT_BYTES: u64 = 64 << 20;
+/// Most entries in one upkeep record (index builds, purges).
+const UPKEEP_CHUNK: usize = 10_000;
+
 /// An open data directory.
 pub struct Store {
     db: sled::Db,
     /// Every logical tree lives in this one sled tree (see `space`).
     tree: Tree,
+    /// Readers hold it shared for each read, a write exclusively while its
+    /// inserts go into sled: nobody reads half of a record.
+    gate: RwLock<()>,
+    /// Serializes writes, so log order is apply order.
+    writes: Mutex<Writes>,
+}
+
+struct Writes {
+    wal: wal::Wal,
+    next_lsn: u64,
+    /// A record is in the log but sled refused part of it: the data in
+    /// memory is not what the log says, so no more writes until a restart
+    /// (which applies the log again).
+    broken: bool,
 }
 
 /// Options for [`Store::open`].
@@ -68,34 +93,115 @@ impl Store {
             .flush_every_ms(Some(500))
             .open()?;
         let tree = db.open_tree("arcade")?;
-        Ok(Store { db, tree })
+        let (mut wal, records) = wal::Wal::open(dir)?;
+        let applied_key = space::physical(TreeId::Meta, keys::meta::WAL_APPLIED);
+        let applied = tree.get(&applied_key)?.and_then(|v| keys::u64_of(&v)).unwrap_or(0);
+        let mut last = applied;
+        let mut replayed = 0usize;
+        for record in records {
+            // sled holds every record up to `applied` whole (it keeps a
+            // prefix of its inserts, and the marker is a record's last one).
+            if record.lsn > applied {
+                insert_all(&tree, record.entries)?;
+                replayed += 1;
+            }
+            last = last.max(record.lsn);
+        }
+        if replayed > 0 {
+            tracing::info!(replayed, "applied writes from the write-ahead log that sled had not kept");
+        }
+        if !wal.is_empty() {
+            db.flush()?;
+            wal.reset()?;
+        }
+        let writes = Writes { wal, next_lsn: last + 1, broken: false };
+        Ok(Store { db, tree, gate: RwLock::new(()), writes: Mutex::new(writes) })
     }
 
     pub(crate) fn tree(&self, id: TreeId) -> Space<'_> {
-        Space::new(&self.tree, id)
+        Space::new(&self.tree, &self.gate, id)
+    }
+
+    fn writes(&self) -> MutexGuard<'_, Writes> {
+        self.writes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Log `entries` (physical keys) as one record, then apply them. With
+    /// `sync` the record is on disk before anything is applied.
+    fn apply(&self, mut entries: Vec<wal::Entry>, sync: bool) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.writes();
+        if w.broken {
+            return Err(StoreError::Broken);
+        }
+        let lsn = w.next_lsn;
+        entries
+            .push((space::physical(TreeId::Meta, keys::meta::WAL_APPLIED), Some(IVec::from(&lsn.to_be_bytes()[..]))));
+        w.wal.append(lsn, &entries, sync)?;
+        w.next_lsn += 1;
+        let applied = {
+            let _write = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            insert_all(&self.tree, entries)
+        };
+        if let Err(e) = applied {
+            w.broken = true;
+            tracing::error!(error = %e, "sled refused part of a logged write; refusing writes until a restart");
+            return Err(e);
+        }
+        if w.wal.len() > CHECKPOINT_BYTES
+            && let Err(e) = self.checkpoint(&mut w)
+        {
+            // The log keeps every record; the next write tries again.
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&self, w: &mut Writes) -> Result<(), StoreError> {
+        self.db.flush()?;
+        w.wal.reset()
+    }
+
+    /// Log and apply upkeep writes (logical keys), in records of at most
+    /// [`UPKEEP_CHUNK`] entries. Not synced: losing them to a power cut
+    /// loses only upkeep that runs again.
+    fn upkeep(&self, writes: Vec<(TreeId, Vec<u8>, Option<IVec>)>) -> Result<(), StoreError> {
+        let mut entries: Vec<wal::Entry> = writes.into_iter().map(|(t, k, v)| (space::physical(t, &k), v)).collect();
+        while !entries.is_empty() {
+            let rest = entries.split_off(entries.len().min(UPKEEP_CHUNK));
+            self.apply(entries, false)?;
+            entries = rest;
+        }
+        Ok(())
     }
 
     /// Run `f` as one atomic write, giving events sequence numbers from
     /// `next_seq`. Returns what `f` returned, the events it committed (in
     /// order) and the next free sequence number. Everything `f` wrote is
-    /// applied as one sled batch: after a crash it is all there or none of it.
-    /// Only the writer calls this, so nothing else changes the data while `f` reads.
+    /// logged as one record: after a crash it is all there or none of it.
+    /// With `durable`, a batch that commits events is on disk when this
+    /// returns. Only the writer calls this, so nothing else changes the data
+    /// while `f` reads.
     pub fn transact<R>(
         &self,
         next_seq: u64,
         now: Millis,
+        durable: bool,
         f: impl FnOnce(&mut WriteTx<'_>) -> R,
     ) -> Result<(R, Vec<Event>, u64), StoreError> {
-        let mut tx = WriteTx::new(&self.tree, next_seq, now);
+        let mut tx = WriteTx::new(&self.tree, &self.gate, next_seq, now);
         let r = f(&mut tx);
         let (batch, events, next) = tx.finish()?;
-        self.tree.apply_batch(batch)?;
+        self.apply(batch, durable && !events.is_empty())?;
         Ok((r, events, next))
     }
 
-    /// Force every write so far to disk. Returns the bytes written.
-    pub fn flush(&self) -> Result<usize, StoreError> {
-        Ok(self.db.flush()?)
+    /// Force every write so far into sled's files and empty the log.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let mut w = self.writes();
+        self.checkpoint(&mut w)
     }
 
     /// Highest committed event sequence number (0 for a new store).
@@ -242,8 +348,9 @@ impl Store {
             return Ok(v.to_vec());
         }
         let secret: [u8; 32] = rand::random();
-        meta.compare_and_swap(keys::meta::SECRET, None as Option<&[u8]>, Some(&secret[..]))?.ok();
-        Ok(meta.get(keys::meta::SECRET)?.map(|v| v.to_vec()).unwrap_or_else(|| secret.to_vec()))
+        let entry = (space::physical(TreeId::Meta, keys::meta::SECRET), Some(IVec::from(&secret[..])));
+        self.apply(vec![entry], true)?;
+        Ok(secret.to_vec())
     }
 
     /// Stored API keys (not the master key, which is configuration).
@@ -300,38 +407,36 @@ impl Store {
     /// purged by [`purge_index`](Self::purge_index).
     pub fn purge_table(&self, tid: u32, limit: usize) -> Result<usize, StoreError> {
         let prefix = tid.to_be_bytes();
-        let mut removed = 0;
+        let mut doomed = Vec::new();
         for tree in [TreeId::Rows, TreeId::RowIds] {
-            let t = self.tree(tree);
-            let doomed: Vec<IVec> = t.scan_prefix(prefix).keys().take(limit - removed).collect::<Result<_, _>>()?;
-            for k in doomed {
-                t.remove(k)?;
-                removed += 1;
-            }
-            if removed >= limit {
-                return Ok(removed);
+            for k in self.tree(tree).scan_prefix(prefix).keys().take(limit - doomed.len()) {
+                doomed.push((tree, k?.to_vec(), None));
             }
         }
-        let mut marker = keys::meta::DROPPED_TID.to_vec();
-        marker.extend_from_slice(&prefix);
-        self.tree(TreeId::Meta).remove(marker)?;
+        let removed = doomed.len();
+        if removed < limit {
+            let mut marker = keys::meta::DROPPED_TID.to_vec();
+            marker.extend_from_slice(&prefix);
+            doomed.push((TreeId::Meta, marker, None));
+        }
+        self.upkeep(doomed)?;
         Ok(removed)
     }
 
     /// Remove up to `limit` entries of a dropped index. Returns how many; 0
     /// means it is fully purged and its marker gone.
     pub fn purge_index(&self, iid: u32, limit: usize) -> Result<usize, StoreError> {
-        let t = self.tree(TreeId::Index);
-        let doomed: Vec<IVec> = t.scan_prefix(iid.to_be_bytes()).keys().take(limit).collect::<Result<_, _>>()?;
-        let n = doomed.len();
-        for k in doomed {
-            t.remove(k)?;
+        let mut doomed = Vec::new();
+        for k in self.tree(TreeId::Index).scan_prefix(iid.to_be_bytes()).keys().take(limit) {
+            doomed.push((TreeId::Index, k?.to_vec(), None));
         }
+        let n = doomed.len();
         if n == 0 {
             let mut marker = keys::meta::DROPPED_IID.to_vec();
             marker.extend_from_slice(&iid.to_be_bytes());
-            self.tree(TreeId::Meta).remove(marker)?;
+            doomed.push((TreeId::Meta, marker, None));
         }
+        self.upkeep(doomed)?;
         Ok(n)
     }
 
@@ -339,12 +444,13 @@ impl Store {
     /// an index is built). It starts out marked dropped, so a crash before the
     /// index is attached leaves only entries the purge removes.
     pub fn allocate_index_id(&self) -> Result<u32, StoreError> {
-        let meta = self.tree(TreeId::Meta);
-        let current = meta.get(keys::meta::NEXT_IID)?.and_then(|v| keys::u32_of(&v)).unwrap_or(1);
-        meta.insert(keys::meta::NEXT_IID, &(current + 1).to_be_bytes())?;
+        let current = self.tree(TreeId::Meta).get(keys::meta::NEXT_IID)?.and_then(|v| keys::u32_of(&v)).unwrap_or(1);
         let mut marker = keys::meta::DROPPED_IID.to_vec();
         marker.extend_from_slice(&current.to_be_bytes());
-        meta.insert(marker, &[])?;
+        self.upkeep(vec![
+            (TreeId::Meta, keys::meta::NEXT_IID.to_vec(), Some(IVec::from(&(current + 1).to_be_bytes()[..]))),
+            (TreeId::Meta, marker, Some(IVec::default())),
+        ])?;
         Ok(current)
     }
 
@@ -358,17 +464,22 @@ impl Store {
     ) -> Result<(), crate::model::exception::Exception> {
         use crate::model::exception::{ErrorType, Exception};
         let tree = self.tree(TreeId::Index);
+        let mut pending: std::collections::HashMap<Vec<u8>, IVec> = std::collections::HashMap::new();
         for row in rows {
             let row = row?;
             let (key, unique) = tx::index_key(table, index, &row);
-            if unique && tree.get(&key).map_err(StoreError::from)?.is_some() {
+            if unique && (pending.contains_key(&key) || tree.get(&key).map_err(StoreError::from)?.is_some()) {
                 return Err(Exception::msg(
                     ErrorType::ColumnIndexInvalid,
                     format!("Index invalid: existing rows hold duplicate values for unique index \"{}\"", index.key),
                 ));
             }
-            tree.insert(key, &row.seq.to_be_bytes()).map_err(StoreError::from)?;
+            pending.insert(key, IVec::from(&row.seq.to_be_bytes()[..]));
+            if pending.len() >= UPKEEP_CHUNK {
+                self.upkeep(pending.drain().map(|(k, v)| (TreeId::Index, k, Some(v))).collect())?;
+            }
         }
+        self.upkeep(pending.into_iter().map(|(k, v)| (TreeId::Index, k, Some(v))).collect())?;
         Ok(())
     }
 
@@ -378,10 +489,81 @@ impl Store {
     }
 }
 
+/// Put each entry into sled (the record's own order; the WAL marker last).
+fn insert_all(tree: &Tree, entries: Vec<wal::Entry>) -> Result<(), StoreError> {
+    for (key, value) in entries {
+        match value {
+            Some(v) => tree.insert(key, v)?,
+            None => tree.remove(key)?,
+        };
+    }
+    Ok(())
+}
+
 fn decode<T: serde::de::DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| corrupt(tree, e))
 }
 
 fn corrupt(tree: &'static str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt { tree, detail: detail.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(store: &Store, key: &[u8]) -> Option<Vec<u8>> {
+        store.tree(TreeId::Meta).get(key).unwrap().map(|v| v.to_vec())
+    }
+
+    /// A record in the log that sled never got (the process died between
+    /// the two) is applied at the next open; one sled already holds is not
+    /// applied again, so it cannot undo a later write.
+    #[test]
+    fn open_applies_only_the_records_sled_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let put = |k: &[u8], v: &[u8]| (TreeId::Meta, k.to_vec(), Some(IVec::from(v)));
+        store.upkeep(vec![put(b"a", b"1")]).unwrap();
+        store.upkeep(vec![put(b"a", b"2"), put(b"b", b"1")]).unwrap();
+        let applied = store.writes().next_lsn - 1;
+        store.flush().unwrap();
+        drop(store);
+
+        let (mut wal, found) = wal::Wal::open(dir.path()).unwrap();
+        assert!(found.is_empty(), "a checkpoint empties the log");
+        let phys = |k: &[u8]| space::physical(TreeId::Meta, k);
+        // Already in sled (an LSN it holds): must not turn `a` back to 1.
+        wal.append(applied, &[(phys(b"a"), Some(IVec::from(&b"1"[..])))], true).unwrap();
+        // Not in sled yet: must be applied, whole.
+        let marker = (phys(keys::meta::WAL_APPLIED), Some(IVec::from(&(applied + 1).to_be_bytes()[..])));
+        wal.append(applied + 1, &[(phys(b"c"), Some(IVec::from(&b"3"[..]))), (phys(b"b"), None), marker], true)
+            .unwrap();
+        drop(wal);
+
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(value(&store, b"a").as_deref(), Some(&b"2"[..]));
+        assert_eq!(value(&store, b"b"), None);
+        assert_eq!(value(&store, b"c").as_deref(), Some(&b"3"[..]));
+        assert_eq!(store.writes().next_lsn, applied + 2, "LSNs keep rising across the restart");
+        assert_eq!(std::fs::metadata(dir.path().join("wal")).unwrap().len(), 0, "the recovered log was checkpointed");
+    }
+
+    #[test]
+    fn transact_logs_and_applies_one_record_per_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let before = store.writes().next_lsn;
+        let ((), events, next) = store.transact(1, 0, true, |_tx| {}).unwrap();
+        assert!(events.is_empty() && next == 1);
+        assert_eq!(store.writes().next_lsn, before, "an empty batch writes nothing");
+        store.upkeep(vec![(TreeId::Meta, b"k".to_vec(), Some(IVec::from(&b"v"[..])))]).unwrap();
+        assert_eq!(store.writes().next_lsn, before + 1);
+        let logged = store.writes().wal.len();
+        assert!(logged > 0, "the record is in the log until a checkpoint");
+        drop(store);
+        // Reopening finds the record already applied (sled flushed at drop or not):
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(value(&store, b"k").as_deref(), Some(&b"v"[..]));
+    }
 }

@@ -1,7 +1,8 @@
 //! The write transaction: the only way to change what the store holds.
 //!
 //! A [`WriteTx`] gathers the writes of a whole batch of operations (group
-//! commit) and hands them to the store as one atomic sled batch. Each
+//! commit) and hands them to the store, which logs them as one write-ahead
+//! record and then applies them (see `wal`): all of them, or none. Each
 //! operation runs inside [`WriteTx::op`], which gives it a savepoint: its
 //! writes collect in an overlay that later reads see, and only if the
 //! operation succeeds do they join the batch. A failed operation leaves no
@@ -13,17 +14,19 @@
 //! also take the event describing the change, and an operation that changed
 //! data without emitting an event is refused at its end. So "no change without
 //! its event" is a property of this API; "no event without its change" holds
-//! because both land in the same atomic sled batch.
+//! because both land in the same atomic record.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sled::{Batch, IVec, Tree};
+use sled::{IVec, Tree};
 
 use super::codec;
 use super::error::StoreError;
 use super::keys::{self, TreeId};
+use super::wal::Entry;
 use crate::model::catalog::{Database, IndexType, Table};
 use crate::model::event::{Event, EventDraft};
 use crate::model::exception::{ErrorType, Exception};
@@ -36,6 +39,7 @@ const DATA_TREES: [TreeId; 6] =
 
 pub struct WriteTx<'a> {
     tree: &'a Tree,
+    gate: &'a RwLock<()>,
     /// Writes of the running operation, per logical tree.
     overlay: [HashMap<Vec<u8>, Option<IVec>>; 9],
     /// Writes of the operations of this batch that succeeded, per logical tree.
@@ -50,9 +54,10 @@ pub struct WriteTx<'a> {
 }
 
 impl<'a> WriteTx<'a> {
-    pub(super) fn new(tree: &'a Tree, next_seq: u64, now: Millis) -> Self {
+    pub(super) fn new(tree: &'a Tree, gate: &'a RwLock<()>, next_seq: u64, now: Millis) -> Self {
         Self {
             tree,
+            gate,
             overlay: Default::default(),
             batch: Default::default(),
             op_events: Vec::new(),
@@ -94,8 +99,8 @@ impl<'a> WriteTx<'a> {
         Ok(())
     }
 
-    /// The batch to apply, the events it commits and the next free sequence number.
-    pub(super) fn finish(mut self) -> Result<(Batch, Vec<Event>, u64), StoreError> {
+    /// The writes to apply (physical keys), the events they commit and the next free sequence number.
+    pub(super) fn finish(mut self) -> Result<(Vec<Entry>, Vec<Event>, u64), StoreError> {
         if let Some(e) = self.fatal {
             return Err(e);
         }
@@ -103,14 +108,10 @@ impl<'a> WriteTx<'a> {
             self.batch[TreeId::Meta as usize]
                 .insert(keys::meta::LAST_SEQ.to_vec(), Some(IVec::from(&last.seq.to_be_bytes()[..])));
         }
-        let mut batch = Batch::default();
+        let mut batch = Vec::with_capacity(self.batch.iter().map(HashMap::len).sum::<usize>() + 1);
         for (id, writes) in self.batch.iter_mut().enumerate() {
             for (key, value) in writes.drain() {
-                let k = super::space::physical(TreeId::ALL[id], &key);
-                match value {
-                    Some(v) => batch.insert(k, v),
-                    None => batch.remove(k),
-                }
+                batch.push((super::space::physical(TreeId::ALL[id], &key), value));
             }
         }
         Ok((batch, self.events, self.next_seq))
@@ -156,7 +157,7 @@ impl<'a> WriteTx<'a> {
         if let Some(v) = self.batch[tree as usize].get(key) {
             return Ok(v.clone());
         }
-        match super::space::Space::new(self.tree, tree).get(key) {
+        match super::space::Space::new(self.tree, self.gate, tree).get(key) {
             Ok(v) => Ok(v),
             Err(e) => {
                 let e = StoreError::from(e);
