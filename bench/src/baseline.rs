@@ -4,6 +4,7 @@
 //! row and event records), so the baseline writes values of the same size,
 //! and, for context, writes those records the way Arcade's writer does.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -74,7 +75,8 @@ const SINGLE_TREE: &[u8] = b"arcade";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     /// One sled tree, `arcade`, each logical tree a one-byte key prefix; the
-    /// writer applies each group of operations as one `apply_batch`.
+    /// writer appends each group of operations to its write-ahead log (with
+    /// `fdatasync` when durable) and then applies it with plain inserts.
     SingleTree,
     /// One sled tree per logical tree; the writer commits each group in one
     /// sled transaction over all of them.
@@ -182,6 +184,8 @@ pub fn sled_groups(
     // The physical tree a logical tree lives in.
     let at = |tree: usize| if layout == Layout::SingleTree { 0 } else { tree };
     let mut seq: u64 = trees[at(2)].len() as u64 + 1;
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(dir.with_extension("wal"))?;
+    let mut log_buf = Vec::new();
     let row = vec![7u8; sizes.row_value];
     let event = vec![9u8; sizes.event_value];
     let mut lat = Vec::new();
@@ -210,18 +214,30 @@ pub fn sled_groups(
         let t0 = Instant::now();
         match layout {
             Layout::SingleTree => {
-                let mut b = sled::Batch::default();
+                let mut group = Vec::with_capacity(batch * 4 + 1);
                 for s in first..first + batch as u64 {
                     let recs = records(s);
                     if trees[0].get(&recs[1].1)?.is_some() {
                         anyhow::bail!("row id {s} already present");
                     }
-                    for (_, k, v) in recs {
-                        b.insert(k, v);
-                    }
+                    group.extend(recs.into_iter().map(|(_, k, v)| (k, v)));
                 }
-                b.insert(last.0.clone(), last.1.clone());
-                trees[0].apply_batch(b)?;
+                group.push(last.clone());
+                // The log record: every key and value, one write, synced when durable.
+                log_buf.clear();
+                for (k, v) in &group {
+                    log_buf.extend_from_slice(&(k.len() as u32).to_le_bytes());
+                    log_buf.extend_from_slice(k);
+                    log_buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    log_buf.extend_from_slice(v);
+                }
+                log.write_all(&log_buf)?;
+                if flush {
+                    log.sync_data()?;
+                }
+                for (k, v) in group {
+                    trees[0].insert(k, v)?;
+                }
             }
             Layout::TreePerLogical => {
                 trees[..]
@@ -241,7 +257,7 @@ pub fn sled_groups(
                     .map_err(|e| anyhow::anyhow!("sled transaction failed: {e:?}"))?;
             }
         }
-        if flush {
+        if flush && layout == Layout::TreePerLogical {
             db.flush()?;
         }
         lat.push(u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX));

@@ -204,7 +204,7 @@ pub async fn sled_baseline(s: &SledArgs, flush: bool) -> Result<Measurement> {
 /// How the writer groups its writes, in words.
 pub fn layout_words(layout: baseline::Layout) -> &'static str {
     match layout {
-        baseline::Layout::SingleTree => "one apply_batch on one tree",
+        baseline::Layout::SingleTree => "one log append, then plain inserts into one tree",
         baseline::Layout::TreePerLogical => "one transaction over the trees",
     }
 }
@@ -217,7 +217,7 @@ pub async fn sled_writer_like(s: &SledArgs, layout: baseline::Layout, flush: boo
          latency per group)",
         s.batch,
         layout_words(layout),
-        if flush { ", flush per group" } else { ", no flush" },
+        if flush { ", synced per group" } else { ", no sync" },
         s.value_bytes,
         s.event_bytes
     );

@@ -189,7 +189,7 @@ pub async fn all(a: AllArgs, gen_threads: usize) -> Result<()> {
     let _ = writeln!(o, "| sled insert, no flush, 1 thread | {}/s | – | – | context |", num(nf));
     let _ = writeln!(
         o,
-        "| sled written like the writer does ({} rows per group, {}), flush per group, 1 thread | {} rows/s | – | – | \
+        "| sled written like the writer does ({} rows per group, {}), synced per group, 1 thread | {} rows/s | – | – | \
          context: storage ceiling for durable |",
         c.clients,
         layout_words(layout),
@@ -197,7 +197,7 @@ pub async fn all(a: AllArgs, gen_threads: usize) -> Result<()> {
     );
     let _ = writeln!(
         o,
-        "| same, no flush | {} rows/s | – | – | context: storage ceiling for relaxed |",
+        "| same, no sync | {} rows/s | – | – | context: storage ceiling for relaxed |",
         num(tx_noflush.rate())
     );
     let _ = writeln!(o);
