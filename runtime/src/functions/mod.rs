@@ -472,13 +472,11 @@ impl Functions {
         let exec2 = exec.clone();
         self.db
             .write_exclusive(
-                move |store, catalog| {
-                    let staging = Staging::new(
-                        this.db.store_arc(),
-                        Arc::new(crate::db::Catalog::load(store)?),
-                        function_identity(call2.user.as_deref()),
-                    );
-                    let _ = catalog;
+                move |_store, _catalog| {
+                    // The writer prepares with the current catalog, which
+                    // is the shared one: nothing else changes it meanwhile.
+                    let staging =
+                        Staging::new(this.db.store_arc(), this.db.catalog(), function_identity(call2.user.as_deref()));
                     let limits = this.limits(&f2, &d2, serial_deadline);
                     // The writer thread is no runtime thread: drive the run here.
                     let outcome = this.runtime.block_on(runner::run(&this.engine, &pre2, &call2, staging, limits));
