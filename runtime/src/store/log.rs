@@ -115,11 +115,11 @@ impl Store {
         }
         let removed = doomed.len();
         if let Some(first) = new_first {
-            doomed.push((
-                TreeId::Meta,
-                keys::meta::FIRST_SEQ.to_vec(),
-                Some(sled::IVec::from(&first.to_be_bytes()[..])),
-            ));
+            // First, so that no reader finds events gone while the floor
+            // still promises them (a resume then hears "too old" instead).
+            let floor =
+                (TreeId::Meta, keys::meta::FIRST_SEQ.to_vec(), Some(sled::IVec::from(&first.to_be_bytes()[..])));
+            doomed.insert(0, floor);
         }
         self.upkeep(doomed)?;
         Ok(removed)

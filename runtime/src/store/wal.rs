@@ -133,6 +133,11 @@ impl Wal {
             return Err(StoreError::Broken);
         }
         encode(&mut self.buf, lsn, entries);
+        if self.buf.len() - 8 > MAX_RECORD as usize {
+            // It would read back as torn: refuse it rather than lose it.
+            let detail = format!("a write of {} bytes is over the log's record limit of {MAX_RECORD}", self.buf.len());
+            return Err(self.io(std::io::Error::new(std::io::ErrorKind::InvalidInput, detail)));
+        }
         let end = self.len + self.buf.len() as u64;
         if end > self.size {
             self.grow(end + GROW)?;
