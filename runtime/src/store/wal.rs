@@ -3,10 +3,10 @@
 //!
 //! sled 0.34 makes a batch atomic by rolling its I/O buffer before and after
 //! the batch; each roll hands a write to sled's thread pool, which wakes all
-//! seven of its idle threads. That cost (about 40 context switches per
+//! seven of its idle threads. That cost (20 to 40 context switches per
 //! batch, a third of the server's CPU at one client) dominated small writes.
 //! So the store writes each batch first here, as one checksummed record
-//! appended to one file (with `fdatasync` when the write must be durable),
+//! in one file (with `fdatasync` when the write must be durable),
 //! and then applies it to sled with plain inserts, which sled buffers in
 //! memory. After a crash, sled holds some prefix of those inserts; every
 //! record past the last one sled fully holds is applied again on open. A
