@@ -6,8 +6,8 @@
 //! the store logs as one record (synced, in durable mode), publishes the new
 //! watermark and only then answers every request of the batch. This is group
 //! commit: many concurrent writers share one fsync, and a 2xx answer always
-//! means the data and its events are on disk. Having one writer also makes every batch trivially serializable,
-//! and sequence numbers gap-free.
+//! means the data and its events are on disk. Having one writer also makes
+//! every batch trivially serializable, and sequence numbers gap-free.
 //!
 //! Exclusive operations (schema changes, writes selected by a query) run in a
 //! batch of their own, may first read and prepare outside the transaction,
@@ -153,7 +153,7 @@ impl Writer {
         }
     }
 
-    /// Apply a batch as one atomic write (and flush it, when durable).
+    /// Apply a batch as one atomic write (synced to disk, when durable).
     /// Returns the events it committed; nobody has been answered yet.
     fn commit(&mut self, batch: &[Job], catalog: &Catalog) -> Result<Vec<Event>, Exception> {
         let durable = self.durability == Durability::Durable;
