@@ -1,4 +1,5 @@
-//! The single writer: one thread that commits every change, in batches.
+//! The single writer: one committer, and the thread that commits queued
+//! changes in batches.
 //!
 //! Requests hand their write as an [`Op`] to a bounded queue and wait. The
 //! writer takes everything queued (up to [`MAX_BATCH`]), runs the operations
@@ -8,6 +9,11 @@
 //! commit: many concurrent writers share one fsync, and a 2xx answer always
 //! means the data and its events are on disk. Having one writer also makes
 //! every batch trivially serializable, and sequence numbers gap-free.
+//!
+//! "One writer" is the [`Committer`] behind a mutex, not the thread: when
+//! nothing is queued and nobody commits, a request commits its own write on
+//! its own thread (`Db::commit_here`), which saves two thread hand-offs at
+//! low load. Either way commits happen one at a time, in sequence order.
 //!
 //! Exclusive operations (schema changes, writes selected by a query) run in a
 //! batch of their own, may first read and prepare outside the transaction,
@@ -86,17 +92,27 @@ pub(crate) type Job = Box<dyn Op>;
 /// The shared, swappable catalog snapshot.
 pub(crate) type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
 
-pub(crate) struct Writer {
+/// What commits: the store, the catalog and the sequence counter. Whoever
+/// holds it (the writer thread, or a request that found the writer idle)
+/// commits; the mutex keeps commits one at a time and in sequence order.
+pub(crate) struct Committer {
     pub store: Arc<Store>,
     pub catalog: SharedCatalog,
     pub bus: Arc<Bus>,
     pub durability: Durability,
     pub next_seq: u64,
+    /// Set once the writer has stopped: nothing commits any more.
+    pub stopped: bool,
+}
+
+/// The writer thread: takes queued operations and commits them in batches.
+pub(crate) struct Writer {
+    pub committer: Arc<Mutex<Committer>>,
     pub rx: mpsc::Receiver<Job>,
 }
 
 impl Writer {
-    /// Run until every sender is gone, then flush.
+    /// Run until every sender is gone (or the stop operation), then flush.
     pub fn run(mut self) {
         let mut carry: Option<Job> = None;
         loop {
@@ -107,17 +123,20 @@ impl Writer {
                     None => break,
                 },
             };
-            if first.is_stop() {
-                let flushed = self.store.flush().map_err(Exception::internal);
-                first.finish(flushed);
+            // A panic while committing (on any thread) poisons the lock:
+            // then nothing more is committed, as if the writer had died.
+            let Ok(mut c) = self.committer.lock() else {
+                first.finish(Err(Exception::internal("the writer failed; restart the server")));
                 break;
+            };
+            if first.is_stop() {
+                let flushed = c.store.flush().map_err(Exception::internal);
+                c.stopped = true;
+                first.finish(flushed);
+                return;
             }
             let mut batch = vec![first];
-            let exclusive = batch[0].exclusive();
-            let catalog = self.current_catalog();
-            if exclusive {
-                batch[0].prepare(&self.store, &catalog);
-            } else {
+            if !batch[0].exclusive() {
                 while batch.len() < MAX_BATCH {
                     match self.rx.try_recv() {
                         Ok(op) if op.exclusive() => {
@@ -129,21 +148,40 @@ impl Writer {
                     }
                 }
             }
-            let outcome = self.commit(&batch, &catalog);
-            // Schema changes run as exclusive operations: the new catalog must
-            // be in place before anyone hears that the change is done.
-            if exclusive {
-                self.reload_catalog();
-            }
-            let outcome = outcome.map(|events| self.bus.publish_events(events));
-            for op in batch {
-                op.finish(outcome.clone());
-            }
+            c.run_batch(batch);
         }
-        if let Err(e) = self.store.flush() {
-            tracing::error!(error = %e, "final flush failed");
+        match self.committer.lock() {
+            Ok(mut c) => {
+                c.stopped = true;
+                if let Err(e) = c.store.flush() {
+                    tracing::error!(error = %e, "final flush failed");
+                }
+            }
+            Err(_) => tracing::error!("the writer failed; the store was not flushed at the end"),
         }
         tracing::debug!("writer stopped");
+    }
+}
+
+impl Committer {
+    /// Commit `batch` (one exclusive operation, or any number of others) as
+    /// one atomic write, publish its events, then answer each operation.
+    pub fn run_batch(&mut self, mut batch: Vec<Job>) {
+        let exclusive = batch.first().is_some_and(|op| op.exclusive());
+        let catalog = self.current_catalog();
+        if exclusive {
+            batch[0].prepare(&self.store, &catalog);
+        }
+        let outcome = self.commit(&batch, &catalog);
+        // Schema changes run as exclusive operations: the new catalog must
+        // be in place before anyone hears that the change is done.
+        if exclusive {
+            self.reload_catalog();
+        }
+        let outcome = outcome.map(|events| self.bus.publish_events(events));
+        for op in batch {
+            op.finish(outcome.clone());
+        }
     }
 
     fn current_catalog(&self) -> Arc<Catalog> {
