@@ -58,6 +58,7 @@ impl Db {
             durability,
             next_seq: last + 1,
             stopped: false,
+            last_batch: 0,
         }));
         let w = Writer { committer: committer.clone(), rx };
         let handle = std::thread::Builder::new()
@@ -125,14 +126,18 @@ impl Db {
     }
 
     /// Commit `op` on this thread if the writer is idle (nothing queued,
-    /// nobody committing); otherwise give it back for the queue.
+    /// nobody committing) and writes come one at a time (the last batch held
+    /// one); otherwise give it back for the queue.
     ///
     /// Why: at low load, the hand-offs to the writer thread and back (two
     /// thread wake-ups, each on a core that had gone idle) cost ~75 µs of a
     /// ~450 µs durable write here, more than applying it to sled; committing
     /// here made 1-client row creates and executions 10–30% faster (p50, six
-    /// alternating runs). Under load the writer is busy, so writes queue and
-    /// share its batches (group commit) as before.
+    /// alternating runs). Under load, writes queue and share the writer's
+    /// batches (group commit) as before: a request that commits alone while
+    /// others arrive would cost them a sync of their own, so once a batch
+    /// holds more than one write, writes go to the queue until a batch of
+    /// one says the load has gone.
     ///
     /// This blocks a runtime worker for one commit (the disk sync included:
     /// ~0.1–0.3 ms durable, ~0.05 ms relaxed), at most one worker at a time
@@ -152,7 +157,7 @@ impl Db {
         let Ok(mut committer) = self.inner.committer.try_lock() else {
             return Some(op);
         };
-        if committer.stopped {
+        if committer.stopped || committer.last_batch > 1 {
             return Some(op);
         }
         committer.run_batch(vec![op]);

@@ -103,6 +103,9 @@ pub(crate) struct Committer {
     pub next_seq: u64,
     /// Set once the writer has stopped: nothing commits any more.
     pub stopped: bool,
+    /// Operations in the last batch: more than one means writes arrive
+    /// concurrently, and they should share batches.
+    pub last_batch: usize,
 }
 
 /// The writer thread: takes queued operations and commits them in batches.
@@ -179,6 +182,7 @@ impl Committer {
             self.reload_catalog();
         }
         let outcome = outcome.map(|events| self.bus.publish_events(events));
+        self.last_batch = batch.len();
         for op in batch {
             op.finish(outcome.clone());
         }
