@@ -160,7 +160,9 @@ impl Db {
         if committer.stopped || committer.last_batch > 1 {
             return Some(op);
         }
-        committer.run_batch(vec![op]);
+        let done = committer.run_batch(vec![op]);
+        drop(committer);
+        done.answer();
         None
     }
 

@@ -218,3 +218,70 @@ async fn schema_changes_are_visible_once_acknowledged() {
         );
     }
 }
+
+/// Writes that come one at a time commit on the caller's own thread (the
+/// writer is idle); a burst of concurrent writes shares the writer thread's
+/// batches; exclusive operations always run on the writer thread. Every
+/// write reaches the log once and in order either way, and once the writer
+/// has stopped neither path takes a write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::await_holding_lock, reason = "the test holds the committer to make the writes queue")]
+async fn writes_commit_alone_or_in_batches_and_stop_at_close() {
+    use std::sync::Mutex;
+    let dir = tempfile::tempdir().unwrap();
+    let db = setup(dir.path()).await;
+    let start = db.bus().watermark();
+    let threads = Arc::new(Mutex::new(Vec::<String>::new()));
+    let write = |db: Db, i: usize, threads: Arc<Mutex<Vec<String>>>| async move {
+        let who = key();
+        db.write(move |tx, cat| {
+            threads.lock().unwrap().push(std::thread::current().name().unwrap_or("").to_owned());
+            let data = obj(json!({"player": "p", "score": i}));
+            rows::create(tx, cat, &who, "d", "t", rows::NewRow { id: &format!("r{i}"), data: &data, permissions: None })
+        })
+        .await
+        .unwrap();
+    };
+    for i in 0..20 {
+        write(db.clone(), i, threads.clone()).await;
+    }
+    let alone = std::mem::take(&mut *threads.lock().unwrap());
+    assert!(alone.iter().all(|t| t != "arcade-writer"), "one at a time, no hand-off: {alone:?}");
+    // A burst: while the committer is busy (held here), all 200 queue up,
+    // and the writer thread commits them together once it is free.
+    let held = db.inner.committer.lock().unwrap();
+    let burst: Vec<_> = (20..220).map(|i| tokio::spawn(write(db.clone(), i, threads.clone()))).collect();
+    let queued = || db.inner.queue.max_capacity() - db.inner.queue.capacity();
+    // (The writer thread has taken the first one and waits for the lock.)
+    while queued() < 199 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    drop(held);
+    for h in burst {
+        h.await.unwrap();
+    }
+    let together = std::mem::take(&mut *threads.lock().unwrap());
+    assert_eq!(together.len(), 200);
+    assert!(together.iter().all(|t| t == "arcade-writer"), "a burst goes through the writer's batches");
+    // After a batch of many, the next write still queues (the load may
+    // not be over); the one after a batch of one commits alone again.
+    write(db.clone(), 220, threads.clone()).await;
+    write(db.clone(), 221, threads.clone()).await;
+    let next = std::mem::take(&mut *threads.lock().unwrap());
+    assert_eq!(next[0], "arcade-writer");
+    assert_ne!(next[1], "arcade-writer");
+    let on = db.write_exclusive(|_, _| Ok(()), |_, _, _| Ok(std::thread::current().name().map(str::to_owned))).await;
+    assert_eq!(on.unwrap().as_deref(), Some("arcade-writer"));
+
+    let mut tail = db.tail(start);
+    let mut seen = Vec::new();
+    while seen.len() < 222 {
+        let batch = tokio::time::timeout(std::time::Duration::from_secs(30), tail.next()).await.unwrap().unwrap();
+        seen.extend(batch.into_iter().map(|e| e.seq));
+    }
+    assert_eq!(seen, (start + 1..=start + 222).collect::<Vec<_>>(), "every write once, in order");
+
+    db.close().await;
+    let after = db.write(|_, _| Ok(())).await;
+    assert_eq!(after.err().map(|e| e.code()), Some(500), "no write after close");
+}

@@ -108,6 +108,20 @@ pub(crate) struct Committer {
     pub last_batch: usize,
 }
 
+/// A committed (or failed) batch whose operations are not answered yet.
+pub(crate) struct Done {
+    batch: Vec<Job>,
+    outcome: Result<(), Exception>,
+}
+
+impl Done {
+    pub fn answer(self) {
+        for op in self.batch {
+            op.finish(self.outcome.clone());
+        }
+    }
+}
+
 /// The writer thread: takes queued operations and commits them in batches.
 pub(crate) struct Writer {
     pub committer: Arc<Mutex<Committer>>,
@@ -151,7 +165,9 @@ impl Writer {
                     }
                 }
             }
-            c.run_batch(batch);
+            let done = c.run_batch(batch);
+            drop(c);
+            done.answer();
         }
         match self.committer.lock() {
             Ok(mut c) => {
@@ -168,8 +184,10 @@ impl Writer {
 
 impl Committer {
     /// Commit `batch` (one exclusive operation, or any number of others) as
-    /// one atomic write, publish its events, then answer each operation.
-    pub fn run_batch(&mut self, mut batch: Vec<Job>) {
+    /// one atomic write and publish its events. The answers go out with
+    /// [`Done::answer`], after the caller has let go of the committer, so
+    /// whoever they wake finds it free.
+    pub fn run_batch(&mut self, mut batch: Vec<Job>) -> Done {
         let exclusive = batch.first().is_some_and(|op| op.exclusive());
         let catalog = self.current_catalog();
         if exclusive {
@@ -183,9 +201,7 @@ impl Committer {
         }
         let outcome = outcome.map(|events| self.bus.publish_events(events));
         self.last_batch = batch.len();
-        for op in batch {
-            op.finish(outcome.clone());
-        }
+        Done { batch, outcome }
     }
 
     fn current_catalog(&self) -> Arc<Catalog> {
