@@ -100,7 +100,7 @@ fn subscription(
         ));
     }
     let filters = protocol::compile_queries(&queries)?;
-    Ok(Subscription { id, channels: protocol::convert_channels(requested, user), queries, filters })
+    Ok(Subscription { id, channels: protocol::convert_channels(requested, user), queries, filters, from: 0 })
 }
 
 /// A connection that passed the checks at open and is registered in the hub.
@@ -185,9 +185,19 @@ fn admit(shared: &Shared, headers: HeaderMap, query: Option<String>, ip: IpAddr)
         outbox: outbox.clone(),
         live: replay_now.is_none(),
         pending_since: open.since.filter(|_| !url_subscribed),
+        paused_at: 0,
     };
+    let mut conn = conn;
     let (id, processed) = match shared.hub.lock() {
-        Ok(mut hub) => (hub.register(conn), hub.processed),
+        Ok(mut hub) => {
+            // URL subscriptions start where `connected` says the stream does.
+            let processed = hub.processed;
+            for s in &mut conn.subs {
+                s.from = processed;
+            }
+            conn.paused_at = processed;
+            (hub.register(conn), processed)
+        }
         Err(_) => return Ok(None),
     };
     shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
@@ -298,7 +308,7 @@ async fn serve(
 }
 
 /// Answer one client message (the reply frame).
-fn handle(shared: &Arc<Shared>, id: ConnId, text: &str) -> String {
+pub(super) fn handle(shared: &Arc<Shared>, id: ConnId, text: &str) -> String {
     let msg = match protocol::parse_message(text) {
         Ok(m) => m,
         Err(e) => return protocol::error(e.code(), &e.message),
@@ -331,12 +341,20 @@ fn handle(shared: &Arc<Shared>, id: ConnId, text: &str) -> String {
                 }
             }
             let ids: Vec<String> = built.iter().map(|(s, _)| s.id.clone()).collect();
-            for (sub, requested) in built {
+            // A subscription is for what is committed after it: every write
+            // acknowledged before the subscribe (the watermark) stays out of
+            // its live stream, even if the dispatcher has not delivered it
+            // yet. A replay brings those.
+            let from = shared.db.bus().watermark();
+            for (mut sub, requested) in built {
+                sub.from = from;
                 hub.upsert(id, sub, requested);
             }
+            let processed = hub.processed;
             let Some(conn) = hub.conns.get_mut(&id) else { return protocol::error(500, "Server Error") };
             if let Some(since) = conn.pending_since.take() {
                 conn.live = false;
+                conn.paused_at = processed;
                 tokio::spawn(super::dispatch::replay(shared.clone(), id, since));
             }
             let subs: Vec<&Subscription> = conn.subs.iter().filter(|s| ids.contains(&s.id)).collect();
@@ -355,11 +373,13 @@ fn handle(shared: &Arc<Shared>, id: ConnId, text: &str) -> String {
         }
         ClientMessage::Resume { since } => {
             let Ok(mut hub) = shared.hub.lock() else { return protocol::error(500, "Server Error") };
+            let processed = hub.processed;
             let Some(conn) = hub.conns.get_mut(&id) else { return protocol::error(500, "Server Error") };
             if !conn.live {
                 return protocol::error(1003, "A replay is already running on this connection.");
             }
             conn.live = false;
+            conn.paused_at = processed;
             tokio::spawn(super::dispatch::replay(shared.clone(), id, since));
             r#"{"type":"response","data":{"to":"resume","success":true,"started":true}}"#.to_owned()
         }

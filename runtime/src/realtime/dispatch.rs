@@ -231,18 +231,29 @@ fn replay_step(shared: &Shared, id: ConnId, since: u64, events: &[Arc<Event>], p
     }
     if let Some(conn) = hub.conns.get_mut(&id) {
         conn.outbox.push(protocol::response_resume(since, processed).into());
-        conn.live = true;
+        hand_over(conn, processed);
     }
     Step::Done
 }
 
+/// The replay reached `processed`: from here on the dispatcher delivers
+/// everything after it, to every subscription, including one made during
+/// the replay or one whose start was ahead of the dispatcher.
+fn hand_over(conn: &mut super::hub::Conn, processed: u64) {
+    for s in &mut conn.subs {
+        s.from = s.from.min(processed);
+    }
+    conn.live = true;
+}
+
 fn go_live(shared: &Shared, id: ConnId, notice: Option<String>) {
-    if let Ok(mut hub) = shared.hub.lock()
-        && let Some(conn) = hub.conns.get_mut(&id)
-    {
-        if let Some(n) = notice {
-            conn.outbox.push(n.into());
+    if let Ok(mut hub) = shared.hub.lock() {
+        let processed = hub.processed;
+        if let Some(conn) = hub.conns.get_mut(&id) {
+            if let Some(n) = notice {
+                conn.outbox.push(n.into());
+            }
+            hand_over(conn, processed);
         }
-        conn.live = true;
     }
 }

@@ -38,6 +38,10 @@ pub struct Conn {
     pub live: bool,
     /// A `?since=` replay waiting for the first subscription (message protocol).
     pub pending_since: Option<u64>,
+    /// Where the dispatcher was when live delivery last stopped for a
+    /// replay: a subscription already had, live, the events it matches
+    /// after its `from` up to here, so the replay leaves those out.
+    pub paused_at: u64,
 }
 
 /// For one channel: each connection with subscriptions on it, and the
@@ -167,13 +171,17 @@ impl Hub {
     }
 }
 
-/// The IDs of `conn`'s subscriptions that `ev` matches (empty: not for it).
+/// The IDs of `conn`'s subscriptions that `ev` matches (empty: not for it),
+/// for a replay: whatever their start, except those that already had it
+/// live (after their `from`, up to where the replay began).
 pub fn matching<'c>(conn: &'c Conn, ev: &Prepared) -> Vec<&'c str> {
     if !conn.admin && !ev.readable_by(&conn.roles) {
         return Vec::new();
     }
+    let seq = ev.event.seq;
     conn.subs
         .iter()
+        .filter(|s| !(seq > s.from && seq <= conn.paused_at))
         .filter(|s| s.channels.iter().any(|c| ev.has_channel(c)))
         .filter(|s| s.filters.is_empty() || ev.payload().is_some_and(|p| s.filters.iter().all(|f| f.matches(p))))
         .map(|s| s.id.as_str())
@@ -188,8 +196,12 @@ pub fn matching_at<'c>(conn: &'c Conn, ev: &Prepared, positions: &[u16], out: &m
     if !conn.admin && !ev.readable_by(&conn.roles) {
         return;
     }
+    let seq = ev.event.seq;
     for &pos in positions {
         let Some(s) = conn.subs.get(usize::from(pos)) else { continue };
+        if seq <= s.from {
+            continue;
+        }
         if !s.filters.is_empty() && !ev.payload().is_some_and(|p| s.filters.iter().all(|f| f.matches(p))) {
             continue;
         }

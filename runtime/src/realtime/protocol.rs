@@ -30,6 +30,10 @@ pub struct Subscription {
     /// The query strings as sent (echoed in `response` frames).
     pub queries: Vec<String>,
     pub filters: Vec<Filter>,
+    /// Log position the subscription starts after: it is live for events
+    /// with a greater `seq` (those committed after it was made). A replay
+    /// (`resume`, `?since=`) covers what lies before.
+    pub from: u64,
 }
 
 /// What the connection URL asks for.

@@ -268,11 +268,11 @@ proptest! {
                 for (k, chans) in w.subs.iter().enumerate() {
                     let asked: Vec<String> = chans.iter().map(|i| CHANNELS[*i].to_owned()).collect();
                     let id = format!("s{k}");
-                    subs.push(Subscription { id: id.clone(), channels: protocol::convert_channels(&asked, None), queries: vec![], filters: vec![] });
+                    subs.push(Subscription { id: id.clone(), channels: protocol::convert_channels(&asked, None), queries: vec![], filters: vec![], from: 0 });
                     requested.insert(id, asked);
                 }
                 let outbox = Arc::new(Outbox::default());
-                let conn = Conn { roles: roles.clone(), admin: false, user_id: None, session_id: None, subs: subs.clone(), requested, outbox: outbox.clone(), live: true, pending_since: None };
+                let conn = Conn { roles: roles.clone(), admin: false, user_id: None, session_id: None, subs: subs.clone(), requested, outbox: outbox.clone(), live: true, pending_since: None, paused_at: 0 };
                 let mut hub = shared.hub.lock().unwrap();
                 let id = hub.register(conn);
                 if w.churn {
@@ -323,4 +323,82 @@ proptest! {
             db.close().await;
         });
     }
+}
+
+/// A subscription made with the message protocol is live only for what is
+/// committed after it, even when the dispatcher has not yet delivered the
+/// writes acknowledged before it; a `resume` then brings those in order, and
+/// leaves out what the subscription already had live: no gap, no duplicate.
+#[test]
+fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let db = setup(dir.path()).await;
+        let (_, stop) = tokio::sync::watch::channel(false);
+        let start = db.bus().watermark();
+        let shared = Arc::new(Shared {
+            db: db.clone(),
+            auth: Arc::new(Authenticator::new("k".into(), b"0123456789abcdef0123456789abcdef")),
+            config: Arc::new(Config::for_dir(dir.path())),
+            hub: Mutex::new(Hub::new(start)),
+            metrics: Metrics::default(),
+            connects: Default::default(),
+            stop,
+        });
+        let outbox = Arc::new(Outbox::default());
+        let conn = Conn {
+            roles: vec!["any".to_owned()],
+            admin: false,
+            user_id: None,
+            session_id: None,
+            subs: Vec::new(),
+            requested: HashMap::new(),
+            outbox: outbox.clone(),
+            live: true,
+            pending_since: None,
+            paused_at: start,
+        };
+        let id = shared.hub.lock().unwrap().register(conn);
+        let mut model = HashMap::new();
+        let mut tail = db.tail(start);
+        let create = |row: usize| Op::Create { table: 0, row, readers: vec![0] };
+        // Three writes acknowledged, none delivered yet (the dispatcher lags).
+        for row in 0..3 {
+            apply(&db, &create(row), &mut model).await.unwrap();
+        }
+        let reply = super::conn::handle(
+            &shared,
+            id,
+            r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#,
+        );
+        assert!(reply.contains("\"s\""), "{reply}");
+        dispatch::deliver(&shared, &tail.try_next().unwrap());
+        assert!(outbox.drain().0.is_empty(), "writes acknowledged before the subscribe are not live for it");
+        // One write after the subscribe: live.
+        apply(&db, &create(3), &mut model).await.unwrap();
+        dispatch::deliver(&shared, &tail.try_next().unwrap());
+        let seq_of = |f: &str| serde_json::from_str::<Value>(f).unwrap()["data"]["seq"].as_u64();
+        let live: Vec<Option<u64>> = outbox.drain().0.iter().map(|f| seq_of(f.as_str())).collect();
+        assert_eq!(live, vec![Some(start + 4)]);
+        // Resume from the start: the three before the subscription, in
+        // order, not the one it had live; then the hand-over; then live.
+        let reply = super::conn::handle(&shared, id, &format!(r#"{{"type":"resume","data":{{"since":{start}}}}}"#));
+        assert!(reply.contains("\"started\":true"), "{reply}");
+        let mut frames = Vec::new();
+        for _ in 0..200 {
+            frames.extend(outbox.drain().0);
+            if frames.iter().any(|f| f.as_str().contains("\"to\":\"resume\"")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let seqs: Vec<Option<u64>> = frames.iter().map(|f| seq_of(f.as_str())).collect();
+        assert_eq!(seqs, vec![Some(start + 1), Some(start + 2), Some(start + 3), None], "{frames:?}");
+        apply(&db, &create(4), &mut model).await.unwrap();
+        dispatch::deliver(&shared, &tail.try_next().unwrap());
+        let after: Vec<Option<u64>> = outbox.drain().0.iter().map(|f| seq_of(f.as_str())).collect();
+        assert_eq!(after, vec![Some(start + 5)], "live again after the hand-over");
+        db.close().await;
+    });
 }
