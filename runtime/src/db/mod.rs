@@ -132,12 +132,13 @@ impl Db {
     /// Why: at low load, the hand-offs to the writer thread and back (two
     /// thread wake-ups, each on a core that had gone idle) cost ~75 µs of a
     /// ~450 µs durable write here, more than applying it to sled; committing
-    /// here made 1-client row creates and executions 10–30% faster (p50, six
-    /// alternating runs). Under load, writes queue and share the writer's
-    /// batches (group commit) as before: a request that commits alone while
-    /// others arrive would cost them a sync of their own, so once a batch
-    /// holds more than one write, writes go to the queue until a batch of
-    /// one says the load has gone.
+    /// here made 1-client durable row creates faster in all seven alternating
+    /// rounds (p50, median 44 µs) and no-op executions in five of seven
+    /// (median 42 µs; BENCHMARKS.md). Under load, writes queue and share the
+    /// writer's batches (group commit) as before: a request that commits
+    /// alone while others arrive would cost them a sync of their own, so
+    /// once a batch holds more than one write, writes go to the queue until
+    /// a batch of one says the load has gone.
     ///
     /// This blocks a runtime worker for one commit (the disk sync included:
     /// ~0.1–0.3 ms durable, ~0.05 ms relaxed), at most one worker at a time
