@@ -175,7 +175,7 @@ fn admit(shared: &Shared, headers: HeaderMap, query: Option<String>, ip: IpAddr)
     let url_subscribed = !subs.is_empty();
     let outbox = Arc::new(Outbox::default());
     let replay_now = open.since.filter(|_| url_subscribed);
-    let conn = Conn {
+    let mut conn = Conn {
         roles,
         admin: who.is_key(),
         user_id,
@@ -187,7 +187,6 @@ fn admit(shared: &Shared, headers: HeaderMap, query: Option<String>, ip: IpAddr)
         pending_since: open.since.filter(|_| !url_subscribed),
         paused_at: 0,
     };
-    let mut conn = conn;
     let (id, processed) = match shared.hub.lock() {
         Ok(mut hub) => {
             // URL subscriptions start where `connected` says the stream does.

@@ -156,7 +156,7 @@ impl Wal {
 
     /// Fill the file with zeros up to at least `at_least` bytes.
     fn grow(&mut self, at_least: u64) -> Result<(), StoreError> {
-        let target = at_least.div_ceil(GROW).max(1) * GROW;
+        let target = at_least.div_ceil(GROW) * GROW;
         let zeros = vec![0u8; 1 << 20];
         let mut at = self.size;
         while at < target {
@@ -203,7 +203,7 @@ impl Wal {
         };
         match written {
             Ok(()) => {
-                self.advance();
+                self.advance(end);
                 Ok(())
             }
             Err(source) => {
@@ -244,9 +244,8 @@ impl Wal {
         }
     }
 
-    /// The record in `buf` is written: move `len` (and `tail`) past it.
-    fn advance(&mut self) {
-        let end = self.len + self.buf.len() as u64;
+    /// The record in `buf` is written: move `len` (and `tail`) to its `end`.
+    fn advance(&mut self, end: u64) {
         let start = block_start(end);
         if start == block_start(self.len) {
             self.tail.extend_from_slice(&self.buf);
