@@ -311,3 +311,63 @@ fn slow_consumer_is_cut_off_and_can_resume() {
     }
     assert_eq!(seen + rest, 9000);
 }
+
+#[test]
+fn the_websocket_itself_pings_closes_and_frames_large_events() {
+    let s = Server::start();
+    let a = s.admin();
+
+    // A request that is not a WebSocket upgrade gets Appwrite's error shape.
+    let plain = s.guest().get("/v1/realtime?project=local&channels[]=rows");
+    assert_eq!(plain.status, 400, "{}", plain.body);
+    assert_eq!(plain.body["type"], "general_argument_invalid", "{}", plain.body);
+    assert!(plain.body["message"].as_str().unwrap().contains("WebSocket"), "{}", plain.body);
+
+    let mut ws = open(&s, "&channels[]=rows", &[("x-appwrite-key", crate::util::KEY)]);
+    assert_eq!(next(&mut ws, 2000).unwrap()["type"], "connected");
+    // A protocol-level ping is answered with a pong carrying the same bytes.
+    ws.send(Message::Ping(b"are you there".to_vec().into())).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let pong = loop {
+        assert!(Instant::now() < deadline, "no pong");
+        match ws.read() {
+            Ok(Message::Pong(p)) => break p,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(&pong[..], b"are you there");
+
+    // Event frames arrive whole whatever their length header (16-bit, 64-bit).
+    setup_table(
+        &a,
+        "blobs",
+        &["create(\"any\")"],
+        false,
+        &[("string", json!({"key": "s", "size": 100000, "required": false}))],
+    );
+    let mut blobs = open(&s, "&channels[]=databases.main.tables.blobs.rows", &[("x-appwrite-key", crate::util::KEY)]);
+    assert_eq!(next(&mut blobs, 2000).unwrap()["type"], "connected");
+    for text in ["x".to_owned(), "m".repeat(2_000), "b".repeat(70_000)] {
+        let r = a.post("/v1/tablesdb/main/tables/blobs/rows", json!({"rowId": "unique()", "data": {"s": text}}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let ev = next_event(&mut blobs, 3000).expect("event");
+        assert_eq!(ev["data"]["payload"]["s"].as_str().unwrap().len(), text.len());
+    }
+
+    // A close from the client is answered with a close, then the socket ends.
+    blobs.close(None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        assert!(Instant::now() < deadline, "no close reply");
+        match blobs.read() {
+            Ok(_) => {}
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(tungstenite::Error::Io(e))
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e) => panic!("the close handshake did not complete cleanly: {e}"),
+        }
+    }
+}

@@ -8,71 +8,58 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
-use futures_util::SinkExt;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use hyper::upgrade::Upgraded;
+use tokio_tungstenite::tungstenite::Message;
 
 use super::Shared;
 use super::hub::{Conn, ConnId, MAX_CHANNELS, MAX_SUBSCRIPTIONS};
 use super::limits::Window;
-use super::outbox::Outbox;
+use super::outbox::{Drained, Outbox};
 use super::protocol::{self, ClientMessage, Subscription};
+use super::socket::{self, ReadLimits, Socket};
 use crate::auth::{Credentials, Identity};
 use crate::http::AppState;
 use crate::http::extract::{header, session_token};
 use crate::model::exception::Exception;
 use crate::model::time;
 
-/// Bytes read from the socket at a time (see `handler`).
+/// Bytes read from the socket at a time. tungstenite zero-fills its read
+/// buffer up to this size before every read attempt, and the connection
+/// loop attempts one per wake-up: with 10,000 connections these buffers are
+/// cold, and 4 KiB cost ~1.5 µs a delivery. Client messages are small; a
+/// larger one just takes several reads.
 const READ_BUFFER: usize = 512;
-
-/// Frames are copied into a per-connection buffer that goes to the socket
-/// when it holds this much (or at the end of a batch). The buffer keeps its
-/// capacity for the connection's life, so this bounds what a connection holds
-/// after a burst (~2× this) as much as it sets how many frames share a write.
-const WRITE_BUFFER: usize = 16 * 1024;
 
 /// Close codes.
 const POLICY: u16 = 1008;
 const TRY_LATER: u16 = 1013;
 const GOING_AWAY: u16 = 1001;
 
-pub async fn handler(
-    ws: WebSocketUpgrade,
-    State(s): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+pub async fn handler(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let (response, on_upgrade) = match socket::accept(&mut parts) {
+        Ok(accepted) => accepted,
+        Err(refused) => return refused.into_response(),
+    };
     let shared = s.realtime.shared.clone();
-    let query = uri.query().map(str::to_owned);
-    // The read buffer is zero-filled up to this size before every read
-    // attempt, and the connection loop attempts one per wake-up: with 10,000
-    // connections these buffers are cold, and 4 KiB cost ~1.5 µs a delivery.
-    // Client messages are small; a larger one just takes several reads.
-    ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER)
-        .max_write_buffer_size(super::outbox::MAX_BYTES * 2)
-        .max_message_size(protocol::MAX_INBOUND_BYTES)
-        .max_frame_size(protocol::MAX_INBOUND_BYTES)
-        .on_upgrade(move |socket| run(shared, socket, headers, query, addr.ip()))
+    let query = parts.uri.query().map(str::to_owned);
+    let headers = parts.headers;
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => run(shared, upgraded, headers, query, addr.ip()).await,
+            Err(e) => tracing::debug!(error = %e, "a realtime connection closed during its upgrade"),
+        }
+    });
+    response
 }
 
-async fn send_text(ws: &mut WebSocket, text: String) -> bool {
-    ws.send(Message::Text(text.into())).await.is_ok()
-}
-
-async fn refuse(mut ws: WebSocket, code: u16, message: &str) {
-    let _ = send_text(&mut ws, protocol::error(code, message)).await;
+async fn refuse(mut ws: Socket, code: u16, message: &str) {
+    let _ = ws.send_text(&protocol::error(code, message)).await;
     let close = if code == TRY_LATER { TRY_LATER } else { POLICY };
-    let _ = ws
-        .send(Message::Close(Some(CloseFrame {
-            code: close,
-            reason: Utf8Bytes::from(message.chars().take(100).collect::<String>()),
-        })))
-        .await;
+    ws.close(close, message).await;
 }
 
 /// The identity the open request carries. Browsers cannot send an API key
@@ -106,7 +93,6 @@ fn subscription(
 /// A connection that passed the checks at open and is registered in the hub.
 struct Admitted {
     id: ConnId,
-    outbox: Arc<Outbox>,
     /// The `connected` frame to send first.
     connected: String,
     /// `?since=` with URL subscriptions: replay at once.
@@ -124,7 +110,13 @@ type Refusal = (u16, String);
 /// KiB buffer the request was read into; holding the `HeaderMap` across the
 /// connection's life kept that buffer alive, about half of an idle
 /// connection's memory.)
-fn admit(shared: &Shared, headers: HeaderMap, query: Option<String>, ip: IpAddr) -> Result<Option<Admitted>, Refusal> {
+fn admit(
+    shared: &Shared,
+    outbox: &Arc<Outbox>,
+    headers: HeaderMap,
+    query: Option<String>,
+    ip: IpAddr,
+) -> Result<Option<Admitted>, Refusal> {
     let limits = &shared.config.realtime;
     if !shared.connects.allow(ip, limits.connects_per_minute) {
         return Err((TRY_LATER, "Too many requests".to_owned()));
@@ -173,7 +165,6 @@ fn admit(shared: &Shared, headers: HeaderMap, query: Option<String>, ip: IpAddr)
         subs.push(sub);
     }
     let url_subscribed = !subs.is_empty();
-    let outbox = Arc::new(Outbox::default());
     let replay_now = open.since.filter(|_| url_subscribed);
     let mut conn = Conn {
         roles,
@@ -202,17 +193,20 @@ fn admit(shared: &Shared, headers: HeaderMap, query: Option<String>, ip: IpAddr)
     shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
     let user_model = who.user().map(|u| u.to_model());
     let connected = protocol::connected(&all_channels, &slots, user_model, processed);
-    Ok(Some(Admitted { id, outbox, connected, replay_now }))
+    Ok(Some(Admitted { id, connected, replay_now }))
 }
 
-async fn run(shared: Arc<Shared>, mut ws: WebSocket, headers: HeaderMap, query: Option<String>, ip: IpAddr) {
-    let Admitted { id, outbox, connected, replay_now } = match admit(&shared, headers, query, ip) {
+async fn run(shared: Arc<Shared>, upgraded: Upgraded, headers: HeaderMap, query: Option<String>, ip: IpAddr) {
+    let outbox = Arc::new(Outbox::default());
+    let limits = ReadLimits { read_buffer: READ_BUFFER, max_message: protocol::MAX_INBOUND_BYTES };
+    let mut ws = Socket::new(upgraded, outbox.clone(), limits).await;
+    let Admitted { id, connected, replay_now } = match admit(&shared, &outbox, headers, query, ip) {
         Ok(Some(a)) => a,
         Ok(None) => return,
         Err((code, message)) => return refuse(ws, code, &message).await,
     };
     let limits = shared.config.realtime.clone();
-    if send_text(&mut ws, connected).await {
+    if ws.send_text(&connected).await {
         if let Some(since) = replay_now {
             tokio::spawn(super::dispatch::replay(shared.clone(), id, since));
         }
@@ -233,7 +227,7 @@ enum End {
 
 async fn serve(
     shared: &Arc<Shared>,
-    ws: &mut WebSocket,
+    ws: &mut Socket,
     id: ConnId,
     outbox: &Outbox,
     limits: &super::limits::RealtimeLimits,
@@ -247,36 +241,42 @@ async fn serve(
                 let text = match msg {
                     Message::Text(t) => t.to_string(),
                     Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-                    Message::Close(_) => break End::ClientGone,
-                    Message::Ping(_) | Message::Pong(_) => continue,
+                    Message::Close(_) => {
+                        // tungstenite has queued its answer; send it, then go.
+                        ws.settle().await;
+                        let control = outbox.drain().control;
+                        if !control.is_empty() {
+                            let _ = ws.send_raw(control).await;
+                        }
+                        break End::ClientGone;
+                    }
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                 };
                 if !window.allow(limits.messages_per_minute) {
-                    if !send_text(ws, protocol::error(TRY_LATER, "Too many messages.")).await {
+                    if !ws.send_text(&protocol::error(TRY_LATER, "Too many messages.")).await {
                         break End::ClientGone;
                     }
                     continue;
                 }
                 let reply = handle(shared, id, &text);
-                if !send_text(ws, reply).await {
+                if !ws.send_text(&reply).await {
                     break End::ClientGone;
                 }
             }
             _ = outbox.ready() => {
-                let (frames, overflowed) = outbox.drain();
+                let Drained { control, mut frames, overflowed } = outbox.drain();
                 if overflowed {
                     break End::SlowConsumer;
                 }
-                let mut ok = true;
-                for f in frames {
-                    if ws.feed(Message::Text(f)).await.is_err() {
-                        ok = false;
-                        break;
-                    }
-                }
-                if !ok || ws.flush().await.is_err() {
+                if !control.is_empty() && ws.send_raw(control).await.is_err() {
                     break End::ClientGone;
                 }
-                shared.metrics.writes.fetch_add(1, Ordering::Relaxed);
+                if !frames.is_empty() {
+                    match ws.send(frames.make_contiguous()).await {
+                        Ok(writes) => shared.metrics.writes.fetch_add(writes, Ordering::Relaxed),
+                        Err(_) => break End::ClientGone,
+                    };
+                }
             }
             _ = stop.changed() => break End::Shutdown,
         }
@@ -287,22 +287,10 @@ async fn serve(
             shared.metrics.slow_closed.fetch_add(1, Ordering::Relaxed);
             let last = shared.hub.lock().map(|h| h.processed).unwrap_or(0);
             let reason = "Slow consumer: too far behind. Reconnect with ?since=<last seq> to resume.";
-            let _ = send_text(ws, protocol::error(TRY_LATER, &format!("{reason} (server position {last})"))).await;
-            let _ = ws
-                .send(Message::Close(Some(CloseFrame {
-                    code: TRY_LATER,
-                    reason: Utf8Bytes::from_static("slow consumer"),
-                })))
-                .await;
+            let _ = ws.send_text(&protocol::error(TRY_LATER, &format!("{reason} (server position {last})"))).await;
+            ws.close(TRY_LATER, "slow consumer").await;
         }
-        End::Shutdown => {
-            let _ = ws
-                .send(Message::Close(Some(CloseFrame {
-                    code: GOING_AWAY,
-                    reason: Utf8Bytes::from_static("server shutting down"),
-                })))
-                .await;
-        }
+        End::Shutdown => ws.close(GOING_AWAY, "server shutting down").await,
     }
 }
 

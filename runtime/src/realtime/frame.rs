@@ -4,14 +4,14 @@
 //! Frames differ between recipients only in `subscriptions` (which of the
 //! recipient's subscriptions matched), so the frame is kept as a prefix built
 //! once plus a short tail per distinct subscription list; recipients with the
-//! same list share the very same bytes.
+//! same list share the very same bytes, framed for the wire (`wire`).
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::ws::Utf8Bytes;
 use foldhash::HashMap;
 use serde_json::{Map, Value};
 
+use super::wire::{TextBuilder, Wire};
 use crate::events::{channels, names};
 use crate::model::catalog::DbKind;
 use crate::model::event::Event;
@@ -22,12 +22,12 @@ pub struct Prepared {
     pub channels: Vec<String>,
     prefix: OnceLock<String>,
     payload: OnceLock<Option<Map<String, Value>>>,
-    frames: HashMap<String, Utf8Bytes>,
+    frames: HashMap<String, Wire>,
     /// Scratch space for the `subscriptions` tail of the frame being looked up.
     tail: String,
     /// The subscription list of the last frame handed out, and the frame:
     /// consecutive recipients mostly have the same list.
-    last: Option<(Vec<String>, Utf8Bytes)>,
+    last: Option<(Vec<String>, Wire)>,
 
     /// Frames serialized for this event (for metrics).
     pub serialized: u64,
@@ -99,7 +99,7 @@ impl Prepared {
     /// The frame for a recipient whose matching subscriptions are `subs`.
     /// Recipients with the same list share one frame; looking it up allocates
     /// nothing (the tail is written into a reused buffer).
-    pub fn frame(&mut self, subs: &[&str]) -> Utf8Bytes {
+    pub fn frame(&mut self, subs: &[&str]) -> Wire {
         if let Some((list, frame)) = &self.last
             && list.len() == subs.len()
             && list.iter().zip(subs).all(|(a, b)| a == b)
@@ -111,7 +111,7 @@ impl Prepared {
         frame
     }
 
-    fn lookup(&mut self, subs: &[&str]) -> Utf8Bytes {
+    fn lookup(&mut self, subs: &[&str]) -> Wire {
         let mut tail = std::mem::take(&mut self.tail);
         tail.clear();
         tail.push('[');
@@ -133,11 +133,11 @@ impl Prepared {
             self.tail = tail;
             return b;
         }
-        let mut s = String::with_capacity(self.prefix().len() + tail.len() + 2);
+        let mut s = TextBuilder::with_capacity(self.prefix().len() + tail.len() + 2);
         s.push_str(self.prefix());
         s.push_str(&tail);
         s.push_str("}}");
-        let b = Utf8Bytes::from(s);
+        let b = s.finish();
         self.serialized += 1;
         self.frames.insert(tail, b.clone());
         b
@@ -163,7 +163,7 @@ mod tests {
         let mut p = Prepared::new(Arc::new(ev));
         let a = p.frame(&["s1"]);
         let b = p.frame(&["s1"]);
-        assert_eq!(a.as_ptr(), b.as_ptr(), "same subscriptions share one frame");
+        assert_eq!(a.bytes().as_ptr(), b.bytes().as_ptr(), "same subscriptions share one frame");
         let c = p.frame(&["s2", "s3"]);
         assert_eq!(p.serialized, 2);
         let v: Value = serde_json::from_str(c.as_str()).unwrap();

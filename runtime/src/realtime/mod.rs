@@ -5,6 +5,8 @@
 //! - `hub`: connections and their subscriptions, indexed by channel.
 //! - `frame`: an event prepared once for all its recipients.
 //! - `outbox`: each connection's bounded queue and its overflow rule.
+//! - `wire`: server frames built once as wire bytes; vectored writes.
+//! - `socket`: the upgrade handshake; tungstenite reads, `wire` writes.
 //! - `dispatch`: the task that follows the log and delivers; replays.
 //! - `conn`: one task per connection (upgrade, auth, messages, writes).
 //! - `limits`: connect and message rate limits.
@@ -22,6 +24,8 @@ pub mod hub;
 pub mod limits;
 pub mod outbox;
 pub mod protocol;
+pub mod socket;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

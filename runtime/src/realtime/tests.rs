@@ -299,7 +299,7 @@ proptest! {
                 dispatch::deliver(&shared, &events);
             }
             for (_, outbox, roles, subscribed) in &conns {
-                let (frames, overflowed) = outbox.drain();
+                let super::outbox::Drained { frames, overflowed, .. } = outbox.drain();
                 assert!(!overflowed);
                 let got: Vec<(u64, Vec<String>)> = frames
                     .iter()
@@ -374,12 +374,12 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
         );
         assert!(reply.contains("\"s\""), "{reply}");
         dispatch::deliver(&shared, &tail.try_next().unwrap());
-        assert!(outbox.drain().0.is_empty(), "writes acknowledged before the subscribe are not live for it");
+        assert!(outbox.drain().frames.is_empty(), "writes acknowledged before the subscribe are not live for it");
         // One write after the subscribe: live.
         apply(&db, &create(3), &mut model).await.unwrap();
         dispatch::deliver(&shared, &tail.try_next().unwrap());
         let seq_of = |f: &str| serde_json::from_str::<Value>(f).unwrap()["data"]["seq"].as_u64();
-        let live: Vec<Option<u64>> = outbox.drain().0.iter().map(|f| seq_of(f.as_str())).collect();
+        let live: Vec<Option<u64>> = outbox.drain().frames.iter().map(|f| seq_of(f.as_str())).collect();
         assert_eq!(live, vec![Some(start + 4)]);
         // Resume from the start: the three before the subscription, in
         // order, not the one it had live; then the hand-over; then live.
@@ -387,7 +387,7 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
         assert!(reply.contains("\"started\":true"), "{reply}");
         let mut frames = Vec::new();
         for _ in 0..200 {
-            frames.extend(outbox.drain().0);
+            frames.extend(outbox.drain().frames);
             if frames.iter().any(|f| f.as_str().contains("\"to\":\"resume\"")) {
                 break;
             }
@@ -397,7 +397,7 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
         assert_eq!(seqs, vec![Some(start + 1), Some(start + 2), Some(start + 3), None], "{frames:?}");
         apply(&db, &create(4), &mut model).await.unwrap();
         dispatch::deliver(&shared, &tail.try_next().unwrap());
-        let after: Vec<Option<u64>> = outbox.drain().0.iter().map(|f| seq_of(f.as_str())).collect();
+        let after: Vec<Option<u64>> = outbox.drain().frames.iter().map(|f| seq_of(f.as_str())).collect();
         assert_eq!(after, vec![Some(start + 5)], "live again after the hand-over");
         db.close().await;
     });
