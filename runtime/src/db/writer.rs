@@ -132,25 +132,24 @@ impl Writer {
     /// Run until every sender is gone (or the stop operation), then flush.
     pub fn run(mut self) {
         let mut carry: Option<Job> = None;
-        loop {
+        // What ended the loop: the stop operation (with the committer still
+        // held, so nothing commits between it and the flush), or nothing.
+        let stopped_by = loop {
             let first = match carry.take() {
                 Some(op) => op,
                 None => match self.rx.blocking_recv() {
                     Some(op) => op,
-                    None => break,
+                    None => break None,
                 },
             };
             // A panic while committing (on any thread) poisons the lock:
             // then nothing more is committed, as if the writer had died.
             let Ok(mut c) = self.committer.lock() else {
                 first.finish(Err(Exception::internal("the writer failed; restart the server")));
-                break;
+                break None;
             };
             if first.is_stop() {
-                let flushed = c.store.flush().map_err(Exception::internal);
-                c.stopped = true;
-                first.finish(flushed);
-                return;
+                break Some((first, c));
             }
             let mut batch = vec![first];
             if !batch[0].exclusive() {
@@ -168,15 +167,23 @@ impl Writer {
             let done = c.run_batch(batch);
             drop(c);
             done.answer();
-        }
-        match self.committer.lock() {
+        };
+        let (stop, committer) = match stopped_by {
+            Some((op, c)) => (Some(op), Ok(c)),
+            None => (None, self.committer.lock()),
+        };
+        let flushed = match committer {
             Ok(mut c) => {
                 c.stopped = true;
-                if let Err(e) = c.store.flush() {
-                    tracing::error!(error = %e, "final flush failed");
-                }
+                c.store.flush().map_err(Exception::internal)
             }
-            Err(_) => tracing::error!("the writer failed; the store was not flushed at the end"),
+            Err(_) => Err(Exception::internal("the writer failed; the store was not flushed at the end")),
+        };
+        if let Err(e) = &flushed {
+            tracing::error!(error = %e.message, "final flush failed");
+        }
+        if let Some(op) = stop {
+            op.finish(flushed);
         }
         tracing::debug!("writer stopped");
     }
