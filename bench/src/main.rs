@@ -59,6 +59,11 @@ enum Cmd {
         #[command(flatten)]
         fill: FillArgs,
     },
+    /// `GET /v1/ping` per second: the HTTP stack alone, the ceiling for every other endpoint on this machine.
+    HttpPing {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Indexed `equal` query latency and throughput after a bulk fill (the server we start is relaxed, to fill fast).
     Query {
         #[command(flatten)]
@@ -226,6 +231,13 @@ async fn dispatch(cmd: Cmd, gen_threads: usize) -> Result<()> {
             .await?;
             target.stop()?;
             print_runs(&m, "reads");
+            Ok(())
+        }
+        Cmd::HttpPing { common } => {
+            let mut target = Target::new(&common, "relaxed")?;
+            let m = measure(&target, &common, common.clients, "ping", Arc::new(workloads::Ping)).await?;
+            target.stop()?;
+            print_runs(&m, "requests");
             Ok(())
         }
         Cmd::Query { common, fill, latency_clients } => {

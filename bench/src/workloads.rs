@@ -168,6 +168,23 @@ impl Workload for ReadOne {
     }
 }
 
+/// `GET /v1/ping`: no store, no auth work, the same HTTP stack and middleware
+/// as every other request. Its rate is the most any endpoint can reach here
+/// (the floor under the others: HTTP, loopback TCP and this load generator).
+pub struct Ping;
+
+impl Workload for Ping {
+    fn next(&self, _rng: &mut Rng) -> Option<Req> {
+        Some(Req::get("/v1/ping"))
+    }
+    fn check(&self, body: &Bytes) -> Result<()> {
+        if &body[..] != b"Pong!" {
+            bail!("ping answered {:?}", String::from_utf8_lossy(body));
+        }
+        Ok(())
+    }
+}
+
 /// `GET …/rows?queries[0]={"method":"equal","attribute":"player","values":["p…"]}`.
 pub struct EqualQuery {
     /// Pick players among the first `players` names (all of them match rows).
