@@ -328,3 +328,39 @@ fn executions_a_crash_interrupted_are_failed_at_the_next_start() {
     let done = s.admin().list("/v1/functions/noop/executions", &[], &[]);
     assert_eq!(done.body["executions"][0]["status"], "completed", "{}", done.body);
 }
+
+/// The runtime keeps decoded copies of functions and deployments; every
+/// change must still apply to the very next execution: who may run it,
+/// whether it is enabled, and which deployment answers.
+#[test]
+fn changes_to_a_function_apply_to_its_next_execution() {
+    let s = Server::start();
+    let a = s.admin();
+    deploy(&a, "live", "echo", &["any"], json!({}));
+    let guest = s.guest();
+    let r = exec(&guest, "live", json!({"body": "one"}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["responseBody"].as_str().unwrap().contains("\"body\":\"one\""), "{}", r.body);
+    let update = |body: Value| {
+        let r = a.put("/v1/functions/live", body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    update(json!({"name": "live", "execute": []}));
+    exec(&guest, "live", json!({})).assert_error(401, "user_unauthorized");
+    update(json!({"name": "live", "execute": ["any"], "enabled": false}));
+    exec(&guest, "live", json!({})).assert_error(404, "function_not_found");
+    update(json!({"name": "live", "execute": ["any"], "enabled": true}));
+    assert_eq!(exec(&guest, "live", json!({})).status, 201);
+    // A new active deployment answers from the next execution on.
+    let r = a.post_bytes(
+        "/v1/functions/live/deployments?activate=true",
+        "application/wasm",
+        &crate::util::component("noop"),
+    );
+    assert_eq!((r.status, r.body["status"].clone()), (202, json!("ready")), "{}", r.body);
+    let d = r.body["$id"].clone();
+    let r = exec(&guest, "live", json!({"body": "two"}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["deploymentId"], d, "{}", r.body);
+    assert!(!r.body["responseBody"].as_str().unwrap().contains("\"body\":\"two\""), "{}", r.body);
+}

@@ -41,6 +41,7 @@ use crate::model::exception::{ErrorType, Exception};
 use crate::model::function::{Deployment, Execution, Function, Header};
 use crate::model::id;
 use crate::model::time;
+use crate::store::decoded::Decoded;
 use crate::store::keys::functions as k;
 use host::{FunctionPre, HostState};
 use runner::{Call, Limits, Outcome};
@@ -93,6 +94,9 @@ pub struct Functions {
     linker: Linker<HostState>,
     cache: cache::Cache,
     pres: Mutex<HashMap<String, FunctionPre<HostState>>>,
+    /// Functions and deployments as last decoded (each execution reads both).
+    functions: Decoded<Function>,
+    deployments: Decoded<Deployment>,
     db: Db,
     dir: PathBuf,
     project: String,
@@ -152,6 +156,8 @@ impl Functions {
             linker,
             cache,
             pres: Mutex::new(HashMap::new()),
+            functions: Decoded::default(),
+            deployments: Decoded::default(),
             db,
             dir,
             project: project.to_owned(),
@@ -265,20 +271,25 @@ impl Functions {
         let _ = std::fs::remove_file(self.component_path(deployment));
     }
 
+    /// A function as stored now (decoded once per version of its record).
+    pub fn function(&self, id: &str) -> Result<Option<Arc<Function>>, Exception> {
+        Ok(self.functions.get(self.db.store(), &k::function(id))?)
+    }
+
     /// The function, its active deployment, the execution record to start
     /// and the call to make, for a request.
-    fn begin(&self, req: ExecRequest) -> Result<(Function, Deployment, Execution, Call), Exception> {
+    fn begin(&self, req: ExecRequest) -> Result<(Arc<Function>, Arc<Deployment>, Execution, Call), Exception> {
         let store = self.db.store();
-        let f: Function =
-            store.record(&k::function(&req.function))?.ok_or_else(|| Exception::new(ErrorType::FunctionNotFound))?;
+        let f = self.function(&req.function)?.ok_or_else(|| Exception::new(ErrorType::FunctionNotFound))?;
         let deployment_id = f.deployment.clone().ok_or_else(|| {
             Exception::msg(
                 ErrorType::DeploymentNotFound,
                 "Deployment not found. Create a deployment before trying to execute a function",
             )
         })?;
-        let d: Deployment = store
-            .record(&k::deployment(&deployment_id))?
+        let d = self
+            .deployments
+            .get(store, &k::deployment(&deployment_id))?
             .ok_or_else(|| Exception::new(ErrorType::DeploymentNotFound))?;
         let mut call = req.call;
         call.execution_id = id::unique();
@@ -435,8 +446,8 @@ impl Functions {
     /// Run (re-running on conflict) and record the end of an execution.
     async fn run_and_finish(
         self: Arc<Self>,
-        f: Function,
-        d: Deployment,
+        f: Arc<Function>,
+        d: Arc<Deployment>,
         exec: Execution,
         call: Call,
         started: bool,

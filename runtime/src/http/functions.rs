@@ -504,7 +504,7 @@ async fn execute(
 ) -> ApiResult<Response> {
     caller.who.require_scope("executions.write")?;
     let rt = runtime(&s)?.clone();
-    let f = load(&s, &id)?;
+    let f = rt.function(&id)?.ok_or_else(|| Exception::new(ErrorType::FunctionNotFound))?;
     if !f.enabled && !caller.who.is_key() {
         return Err(Exception::new(ErrorType::FunctionNotFound).into());
     }

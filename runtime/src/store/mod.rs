@@ -2,8 +2,8 @@
 //!
 //! This is the only module that touches sled. It owns the tree layout
 //! (`keys`), the order-preserving index encoding (`codec`), the write
-//! transaction that commits data and events together (`tx`) and reads of the
-//! event log (`log`). Everything above it sees typed records.
+//! transaction that commits data and events together (`tx`), reads of the
+//! event log (`log`) and shared decoded copies of hot records (`decoded`). Everything above it sees typed records.
 //!
 //! Writes go through [`Store::transact`], called by the single writer
 //! (`crate::db::writer`) once per group of operations, and through a few
@@ -19,6 +19,7 @@
 //! log starts over. [`Store::flush`] does that at once (at shutdown).
 
 pub mod codec;
+pub mod decoded;
 pub mod error;
 pub mod keys;
 pub mod log;
