@@ -1,7 +1,8 @@
 //! `arcade-bench all`: every measurement in a fixed order on fresh servers
 //! (durable creates, the sled baselines right after on the same disk,
-//! relaxed creates, then a million rows for queries and point reads), and the
-//! markdown section of BENCHMARKS.md built from them.
+//! relaxed creates and the HTTP ceiling (`GET /v1/ping`), then a million
+//! rows for queries and point reads), and the markdown section of
+//! BENCHMARKS.md built from them.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub async fn all(a: AllArgs, gen_threads: usize) -> Result<()> {
     let mut t = Target::new(c, "relaxed")?;
     workloads::setup(&t.endpoint, false).await?;
     let relaxed = measure(&t, c, c.clients, "creates, relaxed", Arc::new(workloads::CreateOne)).await?;
+    // The ceiling for any endpoint: the HTTP stack alone, same server.
+    let ping = measure(&t, c, c.clients, "GET /v1/ping", Arc::new(workloads::Ping)).await?;
     t.stop()?;
     drop(t);
 
@@ -137,6 +140,12 @@ pub async fn all(a: AllArgs, gen_threads: usize) -> Result<()> {
         verdict(relaxed.rate() >= 40_000.0),
         ratio(relaxed.rate(), nf),
         num(nf)
+    );
+    let _ = writeln!(
+        o,
+        "| `GET /v1/ping`/s, {} clients, relaxed server (the HTTP stack alone: no store, no auth; the ceiling for any endpoint here) | {} | – | – | context |",
+        c.clients,
+        num(ping.rate())
     );
     let _ = writeln!(o, "| point reads/s, {} clients | {} | – | – | – |", c.clients, num(reads.rate()));
     let _ = writeln!(
@@ -205,6 +214,7 @@ pub async fn all(a: AllArgs, gen_threads: usize) -> Result<()> {
     let _ = writeln!(o, "### Every run\n");
     runs_table(&mut o, &durable, "creates");
     runs_table(&mut o, &relaxed, "creates");
+    runs_table(&mut o, &ping, "requests");
     runs_table(&mut o, &reads, "reads");
     runs_table(&mut o, &q1, "queries");
     runs_table(&mut o, &q1n, "queries");

@@ -384,10 +384,16 @@ struct OverHttp {
     /// authenticated read cost, as the floor under the 1-client execution.
     create_1: Measurement,
     read_1: Measurement,
+    /// `GET /v1/ping` (the HTTP stack alone), 1 client and all clients: the
+    /// ceiling for any endpoint on this machine.
+    ping_1: Measurement,
+    ping: Measurement,
 }
 
 async fn over_http(t: &Target, c: &Common, sessions: &[hyper::header::HeaderValue]) -> Result<OverHttp> {
     crate::workloads::setup(&t.endpoint, false).await?;
+    let ping_1 = measure(t, c, 1, "GET /v1/ping over HTTP", Arc::new(crate::workloads::Ping)).await?;
+    let ping = measure(t, c, c.clients, "GET /v1/ping over HTTP", Arc::new(crate::workloads::Ping)).await?;
     let read_1 = measure(t, c, 1, "GET /v1/functions/noop over HTTP", Arc::new(http::GetFunction)).await?;
     let create_1 =
         measure(t, c, 1, "row creates over HTTP (durable write)", Arc::new(crate::workloads::CreateOne)).await?;
@@ -396,7 +402,7 @@ async fn over_http(t: &Target, c: &Common, sessions: &[hyper::header::HeaderValu
     let game = Arc::new(http::GameExec { sessions: sessions.to_vec(), next: AtomicUsize::new(0) });
     let name = format!("processGameResult executions over HTTP (sync, {} players in turn)", sessions.len());
     let game = measure(t, c, c.clients, &name, game).await?;
-    Ok(OverHttp { noop_1, noop, game, create_1, read_1 })
+    Ok(OverHttp { noop_1, noop, game, create_1, read_1, ping_1, ping })
 }
 
 /// `--only`: one part, its tables on stdout.
@@ -411,6 +417,8 @@ async fn only(
     match part {
         Part::Http => {
             let h = over_http(&t, &a.common, sessions).await?;
+            runs_table(&mut o, &h.ping_1, "requests");
+            runs_table(&mut o, &h.ping, "requests");
             runs_table(&mut o, &h.read_1, "reads");
             runs_table(&mut o, &h.create_1, "creates");
             for m in [h.noop_1, h.noop, h.game] {
@@ -529,6 +537,12 @@ fn render(r: &Rendered<'_>) -> String {
         num(hn.rate()),
         verdict(hn.rate() >= 10_000.0)
     );
+    let _ = writeln!(
+        o,
+        "| ceiling, same server and run: `GET /v1/ping` (the HTTP stack alone: no store, no auth), {} clients, requests/s | {} | – | – | – |",
+        c.clients,
+        num(r.http.ping.rate())
+    );
     let h1 = &r.http.noop_1;
     let _ = writeln!(
         o,
@@ -550,6 +564,13 @@ fn render(r: &Rendered<'_>) -> String {
         "| floor, same server and run, 1 client: `GET /v1/functions/noop` with the key (no write), p50 / p99 µs | {} / {} | – | – | – |",
         us(g1.p50_ms()),
         us(g1.p99_ms())
+    );
+    let p1 = &r.http.ping_1;
+    let _ = writeln!(
+        o,
+        "| ceiling, same server and run, 1 client: `GET /v1/ping`, p50 / p99 µs | {} / {} | – | – | – |",
+        us(p1.p50_ms()),
+        us(p1.p99_ms())
     );
     let s1 = &ip.service_noop_1;
     let _ = writeln!(
@@ -636,6 +657,8 @@ fn render(r: &Rendered<'_>) -> String {
     );
     for (m, unit) in [
         (&ip.runner_noop, "runs"),
+        (&r.http.ping_1, "requests"),
+        (&r.http.ping, "requests"),
         (&r.http.read_1, "reads"),
         (&r.http.create_1, "creates"),
         (&r.http.noop_1, "executions"),
