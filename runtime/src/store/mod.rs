@@ -3,7 +3,8 @@
 //! This is the only module that touches sled. It owns the tree layout
 //! (`keys`), the order-preserving index encoding (`codec`), the write
 //! transaction that commits data and events together (`tx`), reads of the
-//! event log (`log`) and shared decoded copies of hot records (`decoded`). Everything above it sees typed records.
+//! event log (`log`) and shared decoded copies of hot records (`decoded`).
+//! Everything above it sees typed records.
 //!
 //! Writes go through [`Store::transact`], called by the single writer
 //! (`crate::db::writer`) once per group of operations, and through a few
