@@ -296,3 +296,41 @@ fn create_table_with_inline_columns_and_indexes() {
     .assert_error(400, "column_type_invalid");
     assert_eq!(a.get("/v1/tablesdb/main/tables/bad").status, 404, "a refused table is not half-created");
 }
+
+/// A POST whose body arrives after its headers, to an endpoint that reads no
+/// body (as `createAnonymousSession` sends it), must leave the keep-alive
+/// connection usable: pooled clients send their next request on it.
+#[test]
+fn a_body_the_handler_ignores_does_not_close_the_connection() {
+    use std::io::{Read, Write};
+    let s = Server::start();
+    let addr = s.url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+    tcp.set_nodelay(true).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let read_response = |tcp: &mut std::net::TcpStream| -> String {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Enough for the status line and headers of either answer.
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tcp.read(&mut buf).unwrap();
+            assert!(n > 0, "the server closed the connection: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    tcp.write_all(
+        b"POST /v1/account/sessions/anonymous HTTP/1.1\r\nHost: arcade\r\nContent-Type: application/json\r\n\
+          X-Appwrite-Project: local\r\nContent-Length: 2\r\n\r\n",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    tcp.write_all(b"{}").unwrap();
+    let first = read_response(&mut tcp);
+    assert!(first.starts_with("HTTP/1.1 201"), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // The same connection still answers.
+    tcp.write_all(b"GET /v1/ping HTTP/1.1\r\nHost: arcade\r\nX-Appwrite-Project: local\r\n\r\n").unwrap();
+    let second = read_response(&mut tcp);
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+}

@@ -15,6 +15,7 @@ pub mod functions;
 pub mod health;
 pub mod keys;
 pub mod log;
+pub mod preread;
 pub mod rows;
 pub mod schema;
 pub mod site;
@@ -107,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/realtime/realtime", axum::routing::get(crate::realtime::conn::handler))
         .fallback(site_or_not_found(state.config.site.clone()))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(preread::preread))
         .layer(cors)
         .with_state(state)
 }
