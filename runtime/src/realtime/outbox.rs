@@ -5,8 +5,9 @@
 //! queued and writes it in one go, so frames that pile up while a socket is
 //! busy leave in a single write. The control frames tungstenite answers by
 //! itself while reading (pong, the close reply) queue here too, ahead of
-//! the rest, so they reach the socket from the same writer. Overflow rule: a connection that falls [`MAX_FRAMES`] frames or
-//! [`MAX_BYTES`] bytes behind is cut off (closed with 1013, "try again later"),
+//! the rest, so they reach the socket from the same writer. Overflow rule: a
+//! connection that falls [`MAX_FRAMES`] frames or [`MAX_BYTES`] bytes behind
+//! is cut off (closed with 1013, "try again later"),
 //! never waited for: a slow reader must not hold back anyone else, and the
 //! server's memory stays bounded. The client can reconnect and resume from the
 //! last `seq` it saw.

@@ -125,13 +125,12 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(w: &mut W, frames: &[Wire]) -> 
         // The slices are made inside the poll, so the array is no part of
         // the connection task's state between polls (1 KiB per connection).
         let mut wrote = std::future::poll_fn(|cx| {
+            let batch = &frames[i..frames.len().min(i + SLICES_PER_WRITE)];
             let mut slices = [IoSlice::new(&[]); SLICES_PER_WRITE];
-            let mut n = 0;
-            for (k, f) in frames[i..].iter().take(SLICES_PER_WRITE).enumerate() {
-                slices[n] = IoSlice::new(if k == 0 { &f.0[offset..] } else { &f.0[..] });
-                n += 1;
+            for (k, f) in batch.iter().enumerate() {
+                slices[k] = IoSlice::new(if k == 0 { &f.0[offset..] } else { &f.0[..] });
             }
-            Pin::new(&mut *w).poll_write_vectored(cx, &slices[..n])
+            Pin::new(&mut *w).poll_write_vectored(cx, &slices[..batch.len()])
         })
         .await?;
         writes += 1;
