@@ -88,7 +88,9 @@ pub mod functions {
 }
 
 pub mod meta {
-    /// Highest event sequence number ever committed (u64).
+    /// Highest event sequence number committed, as data directories before
+    /// 2026-12-02 kept it after every write (u64). Only read now: the newest
+    /// event, which retention never removes, says the same.
     pub const LAST_SEQ: &[u8] = b"last_seq";
     /// Next internal table id (u32).
     pub const NEXT_TID: &[u8] = b"next_tid";
@@ -112,7 +114,9 @@ pub mod meta {
     /// `functions::pending_execution` entry (data directories from before
     /// that index get one full scan of the executions, then this).
     pub const PENDING_INDEXED: &[u8] = b"pending_indexed";
-    /// The write-ahead log record sled holds whole, up to and including (u64).
+    /// sled holds every write-ahead log record up to and including this one
+    /// whole (u64). Written with every [`MARKER_EVERY`](crate::store::MARKER_EVERY)-th
+    /// record and at each checkpoint, so it may lag behind what sled holds.
     pub const WAL_APPLIED: &[u8] = b"wal_applied";
 
     pub fn trigger_done(seq: u64, function: &str) -> Vec<u8> {

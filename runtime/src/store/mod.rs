@@ -50,6 +50,13 @@ use crate::model::time::Millis;
 pub const CHECKPOINT_BYTES: u64 = 32 << 20;
 /// Most entries in one upkeep record (index builds, purges).
 const UPKEEP_CHUNK: usize = 10_000;
+/// Every this many write-ahead log records, one also sets the "applied
+/// through" marker (`keys::meta::WAL_APPLIED`). Setting it with every record
+/// cost a sled insert per commit (of the three to five a small write makes)
+/// for the sole benefit of replaying fewer records after a crash; now a
+/// crash replays at most this many more, each again (records are absolute,
+/// so applying one twice, in order, changes nothing).
+pub const MARKER_EVERY: u64 = 64;
 
 /// An open data directory.
 pub struct Store {
@@ -102,7 +109,8 @@ impl Store {
         let mut replayed = 0usize;
         for record in records {
             // sled holds every record up to `applied` whole (it keeps a
-            // prefix of its inserts, and the marker is a record's last one).
+            // prefix of its inserts, and a marker is its record's last
+            // insert); later ones it may hold in part, or whole.
             if record.lsn > applied {
                 insert_all(&tree, record.entries)?;
                 replayed += 1;
@@ -110,11 +118,10 @@ impl Store {
             last = last.max(record.lsn);
         }
         if replayed > 0 {
-            tracing::info!(replayed, "applied writes from the write-ahead log that sled had not kept");
+            tracing::info!(replayed, "applied writes from the write-ahead log again (sled may have lacked them)");
         }
         if !wal.is_empty() {
-            db.flush()?;
-            wal.reset()?;
+            checkpoint(&db, &tree, &mut wal, last)?;
         }
         let writes = Writes { wal, next_lsn: last + 1, broken: false };
         Ok(Store { db, tree, gate: RwLock::new(()), writes: Mutex::new(writes) })
@@ -139,8 +146,10 @@ impl Store {
             return Err(StoreError::Broken);
         }
         let lsn = w.next_lsn;
-        entries
-            .push((space::physical(TreeId::Meta, keys::meta::WAL_APPLIED), Some(IVec::from(&lsn.to_be_bytes()[..]))));
+        if lsn.is_multiple_of(MARKER_EVERY) {
+            let (key, value) = marker(lsn);
+            entries.push((key, Some(value)));
+        }
         w.wal.append(lsn, &entries, sync)?;
         w.next_lsn += 1;
         let applied = {
@@ -162,8 +171,7 @@ impl Store {
     }
 
     fn checkpoint(&self, w: &mut Writes) -> Result<(), StoreError> {
-        self.db.flush()?;
-        w.wal.reset()
+        checkpoint(&self.db, &self.tree, &mut w.wal, w.next_lsn - 1)
     }
 
     /// Log and apply upkeep writes (logical keys), in records of at most
@@ -491,7 +499,23 @@ impl Store {
     }
 }
 
-/// Put each entry into sled (the record's own order; the WAL marker last).
+/// The insert that says sled holds every record through `lsn`.
+fn marker(lsn: u64) -> (Vec<u8>, IVec) {
+    (space::physical(TreeId::Meta, keys::meta::WAL_APPLIED), IVec::from(&lsn.to_be_bytes()[..]))
+}
+
+/// Make sled hold every record through `last` on disk, then empty the log.
+/// The marker goes in first and is flushed with the rest: once the log is
+/// empty it is what keeps LSNs rising across a restart (the log's chain of
+/// records relies on that; see `wal`).
+fn checkpoint(db: &sled::Db, tree: &Tree, wal: &mut wal::Wal, last: u64) -> Result<(), StoreError> {
+    let (key, value) = marker(last);
+    tree.insert(key, value)?;
+    db.flush()?;
+    wal.reset()
+}
+
+/// Put each entry into sled (the record's own order; a marker last).
 fn insert_all(tree: &Tree, entries: Vec<wal::Entry>) -> Result<(), StoreError> {
     for (key, value) in entries {
         match value {
@@ -551,6 +575,61 @@ mod tests {
         assert!(store.writes().wal.is_empty(), "the recovered log was checkpointed");
         drop(store);
         assert!(wal::Wal::open(dir.path()).unwrap().1.is_empty(), "and stays empty");
+    }
+
+    /// Records after the last marker are applied again at open, in order,
+    /// whatever part of them sled already held; a marker goes in with every
+    /// `MARKER_EVERY`-th record and with each checkpoint, so LSNs keep rising
+    /// across restarts.
+    #[test]
+    fn open_applies_again_every_record_after_the_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let put = |k: &[u8], v: &[u8]| (TreeId::Meta, k.to_vec(), Some(IVec::from(v)));
+        let applied = |store: &Store| value(store, keys::meta::WAL_APPLIED).and_then(|v| keys::u64_of(&v));
+        for i in 1..MARKER_EVERY {
+            store.upkeep(vec![put(b"n", &i.to_be_bytes())]).unwrap();
+        }
+        assert_eq!(store.writes().next_lsn, MARKER_EVERY);
+        assert_eq!(applied(&store), None, "no record so far set the marker");
+        store.upkeep(vec![put(b"n", b"last")]).unwrap();
+        assert_eq!(applied(&store), Some(MARKER_EVERY));
+        store.upkeep(vec![put(b"n", b"after")]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(applied(&store), Some(MARKER_EVERY + 1), "a checkpoint sets it exactly");
+        drop(store);
+
+        // Two records the log holds and sled got only the second of (as if
+        // sled wrote out its inserts out of the log's order): both apply again.
+        let (mut wal, _) = wal::Wal::open(dir.path()).unwrap();
+        let phys = |k: &[u8]| space::physical(TreeId::Meta, k);
+        let first = MARKER_EVERY + 2;
+        wal.append(first, &[(phys(b"k"), Some(IVec::from(&b"1"[..]))), (phys(b"gone"), None)], true).unwrap();
+        wal.append(first + 1, &[(phys(b"k"), Some(IVec::from(&b"2"[..])))], true).unwrap();
+        drop(wal);
+        {
+            let db = sled::Config::new().path(dir.path().join("sled")).open().unwrap();
+            let tree = db.open_tree("arcade").unwrap();
+            tree.insert(phys(b"k"), &b"2"[..]).unwrap();
+            tree.insert(phys(b"gone"), &b"x"[..]).unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(value(&store, b"k").as_deref(), Some(&b"2"[..]), "the later record wins, as it did");
+        assert_eq!(value(&store, b"gone"), None);
+        assert_eq!(value(&store, b"n").as_deref(), Some(&b"after"[..]));
+        assert_eq!(store.writes().next_lsn, first + 2, "LSNs keep rising");
+        assert_eq!(applied(&store), Some(first + 1), "the recovery's checkpoint set the marker");
+        drop(store);
+
+        // A clean restart after records that set no marker: still no LSN reused.
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        store.upkeep(vec![put(b"k", b"3")]).unwrap();
+        let next = store.writes().next_lsn;
+        drop(store);
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert!(store.writes().next_lsn >= next, "{} < {next}", store.writes().next_lsn);
+        assert_eq!(value(&store, b"k").as_deref(), Some(&b"3"[..]));
     }
 
     #[test]

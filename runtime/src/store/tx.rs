@@ -104,10 +104,8 @@ impl<'a> WriteTx<'a> {
         if let Some(e) = self.fatal {
             return Err(e);
         }
-        if let Some(last) = self.events.last() {
-            self.batch[TreeId::Meta as usize]
-                .insert(keys::meta::LAST_SEQ.to_vec(), Some(IVec::from(&last.seq.to_be_bytes()[..])));
-        }
+        // The newest event is the highest sequence number: retention always
+        // keeps it, so nothing else needs writing to remember it.
         let mut batch = Vec::with_capacity(self.batch.iter().map(HashMap::len).sum::<usize>() + 1);
         for (id, writes) in self.batch.iter_mut().enumerate() {
             for (key, value) in writes.drain() {

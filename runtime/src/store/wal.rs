@@ -9,16 +9,19 @@
 //! in one file (with `fdatasync` when the write must be durable),
 //! and then applies it to sled with plain inserts, which sled buffers in
 //! memory. After a crash, sled holds some prefix of those inserts; every
-//! record past the last one sled fully holds is applied again on open. A
-//! record is absolute (set this key to this value, remove that key), so
-//! applying it twice is the same as once, and a record that did not reach
-//! the file whole (torn tail) was never applied nor acknowledged.
+//! record past the last one sled is known to hold is applied again on open.
+//! A record is absolute (set this key to this value, remove that key), so
+//! applying the records again, in order, ends in the same state as applying
+//! them once, and a record that did not reach the file whole (torn tail)
+//! was never applied nor acknowledged.
 //!
-//! Every record carries a log sequence number (LSN), and the inserts of a
-//! record end with the store's "applied through LSN" marker, so the store
-//! knows, after a crash, which records sled already holds (`Store::open`).
-//! Once sled has flushed everything (a checkpoint), the log starts again at
-//! the beginning of the file.
+//! Every record carries a log sequence number (LSN). Every 64th record's
+//! inserts end with the store's "applied through LSN" marker, and so does
+//! every checkpoint, so the store knows, after a crash, which records sled
+//! surely holds (`Store::open`) and applies the ones after it again, in
+//! order: a few it may hold already, which changes nothing. Once sled has
+//! flushed everything (a checkpoint), the log starts again at the beginning
+//! of the file.
 //!
 //! The file is filled with zeros ahead of the records, in steps of
 //! [`GROW`], and records overwrite them: `fdatasync` after an overwrite does
