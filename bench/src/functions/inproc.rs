@@ -127,7 +127,7 @@ impl InProc {
         // One real game through the service gives the record shape (and checks that it plays).
         let f2 = functions.clone();
         let template = rt.block_on(async move {
-            f2.execute(ExecRequest::http(GAME.into(), http_call(Some(&inproc_player(0)), GAME_BODIES[0]), false)).await
+            f2.execute(ExecRequest::http(GAME, http_call(Some(&inproc_player(0)), GAME_BODIES[0]), false)).await
         })?;
         if template.status != "completed" || template.response_status != 200 {
             bail!("processGameResult did not complete in-process: {template:?}");
@@ -187,7 +187,7 @@ impl InProc {
 
     /// A synchronous execution through the service, checked.
     pub async fn execute(&self, function: &str, call: Call, status: u16) -> Result<()> {
-        let e = self.functions.execute(ExecRequest::http(function.into(), call, false)).await?;
+        let e = self.functions.execute(ExecRequest::http(function, call, false)).await?;
         if e.status != "completed" || e.response_status != status {
             bail!("{function}: expected a completed execution with status {status}, got {} {}", e.status, e.errors);
         }

@@ -117,9 +117,36 @@ pub fn function_identity(user: Option<&str>) -> Identity {
 const KEPT_REQUEST_HEADERS: [&str; 5] = ["content-type", "agent", "content-length", "host", "x-appwrite-client-ip"];
 const KEPT_RESPONSE_HEADERS: [&str; 2] = ["content-type", "content-length"];
 
+/// Which function a request runs.
+pub enum Target {
+    /// Read it from the store.
+    Id(String),
+    /// As the caller just read it (the HTTP handler does, to check `execute`
+    /// and `enabled`): read once, not twice.
+    Loaded(Arc<Function>),
+}
+
+impl From<String> for Target {
+    fn from(id: String) -> Self {
+        Target::Id(id)
+    }
+}
+
+impl From<&str> for Target {
+    fn from(id: &str) -> Self {
+        Target::Id(id.to_owned())
+    }
+}
+
+impl From<Arc<Function>> for Target {
+    fn from(f: Arc<Function>) -> Self {
+        Target::Loaded(f)
+    }
+}
+
 /// A request to run a function.
 pub struct ExecRequest {
-    pub function: String,
+    pub function: Target,
     pub call: Call,
     pub asynchronous: bool,
     /// For event triggers: the sequence number of the event.
@@ -130,8 +157,8 @@ pub struct ExecRequest {
 
 impl ExecRequest {
     /// A request from a client (HTTP): not part of any event chain.
-    pub fn http(function: String, call: Call, asynchronous: bool) -> Self {
-        ExecRequest { function, call, asynchronous, cause: None, depth: 0 }
+    pub fn http(function: impl Into<Target>, call: Call, asynchronous: bool) -> Self {
+        ExecRequest { function: function.into(), call, asynchronous, cause: None, depth: 0 }
     }
 }
 
@@ -280,7 +307,10 @@ impl Functions {
     /// and the call to make, for a request.
     fn begin(&self, req: ExecRequest) -> Result<(Arc<Function>, Arc<Deployment>, Execution, Call), Exception> {
         let store = self.db.store();
-        let f = self.function(&req.function)?.ok_or_else(|| Exception::new(ErrorType::FunctionNotFound))?;
+        let f = match req.function {
+            Target::Loaded(f) => f,
+            Target::Id(id) => self.function(&id)?.ok_or_else(|| Exception::new(ErrorType::FunctionNotFound))?,
+        };
         let deployment_id = f.deployment.clone().ok_or_else(|| {
             Exception::msg(
                 ErrorType::DeploymentNotFound,

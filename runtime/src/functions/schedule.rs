@@ -223,7 +223,7 @@ impl Functions {
         };
         let mark = Mark { expr: f.schedule.clone(), slot };
         let value = serde_json::to_vec(&mark).unwrap_or_default();
-        let req = ExecRequest { function: f.id.clone(), call, asynchronous: true, cause: None, depth: 0 };
+        let req = ExecRequest { function: f.id.clone().into(), call, asynchronous: true, cause: None, depth: 0 };
         if let Err(e) = self.start_scheduled(req, (keys::meta::schedule(&f.id), value)).await {
             tracing::warn!(function = %f.id, error = %e, "scheduler: could not start a scheduled execution");
         }

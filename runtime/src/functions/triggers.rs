@@ -224,7 +224,8 @@ impl Functions {
             user,
             execution_id: String::new(),
         };
-        let req = ExecRequest { function: function.clone(), call, asynchronous: false, cause: Some(event.seq), depth };
+        let req =
+            ExecRequest { function: function.clone().into(), call, asynchronous: false, cause: Some(event.seq), depth };
         let result = if depth > max_depth {
             let why = format!(
                 "Event chain cut: this execution would be {depth} triggers deep (event {name}, log sequence {}), \

@@ -594,7 +594,7 @@ async fn execute(
         user,
         execution_id: String::new(),
     };
-    let e = rt.execute(ExecRequest::http(id, call, asynchronous)).await?;
+    let e = rt.execute(ExecRequest::http(f, call, asynchronous)).await?;
     let status = if asynchronous { StatusCode::ACCEPTED } else { StatusCode::CREATED };
     Ok(json(status, &e.model(caller.who.is_key(), !asynchronous)))
 }
