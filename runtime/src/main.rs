@@ -17,7 +17,11 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc instead of the system allocator: the writer and the HTTP workers
 /// allocate and free many short-lived buffers (sled copies tree nodes on
-/// write), where glibc's allocator spent a fifth of the CPU time.
+/// write), where glibc's allocator spent a fifth of the CPU time. Its 2.x
+/// line (the crate's `v2` feature), not 3.x: with 3.x the allocator's fast
+/// path alone was ~10% of the server's samples at 64 clients, and 2.x used
+/// less CPU per no-op execution in five of six alternating runs
+/// (BENCHMARKS.md).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
