@@ -622,7 +622,8 @@ mod tests {
         assert_eq!(applied(&store), Some(first + 1), "the recovery's checkpoint set the marker");
         drop(store);
 
-        // A clean restart after records that set no marker: still no LSN reused.
+        // A restart without a checkpoint (the store dropped, not flushed)
+        // after a record that set no marker: it is applied again, no LSN reused.
         let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
         store.upkeep(vec![put(b"k", b"3")]).unwrap();
         let next = store.writes().next_lsn;
