@@ -562,9 +562,9 @@ mod tests {
         // Already in sled (an LSN it holds): must not turn `a` back to 1.
         wal.append(applied, &[(phys(b"a"), Some(IVec::from(&b"1"[..])))], true).unwrap();
         // Not in sled yet: must be applied, whole.
-        let marker = (phys(keys::meta::WAL_APPLIED), Some(IVec::from(&(applied + 1).to_be_bytes()[..])));
-        wal.append(applied + 1, &[(phys(b"c"), Some(IVec::from(&b"3"[..]))), (phys(b"b"), None), marker], true)
-            .unwrap();
+        let (marker_key, marker_value) = marker(applied + 1);
+        let entries = [(phys(b"c"), Some(IVec::from(&b"3"[..]))), (phys(b"b"), None), (marker_key, Some(marker_value))];
+        wal.append(applied + 1, &entries, true).unwrap();
         drop(wal);
 
         let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();

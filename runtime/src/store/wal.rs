@@ -15,11 +15,12 @@
 //! them once, and a record that did not reach the file whole (torn tail)
 //! was never applied nor acknowledged.
 //!
-//! Every record carries a log sequence number (LSN). Every 64th record's
-//! inserts end with the store's "applied through LSN" marker, and so does
-//! every checkpoint, so the store knows, after a crash, which records sled
-//! surely holds (`Store::open`) and applies the ones after it again, in
-//! order: a few it may hold already, which changes nothing. Once sled has
+//! Every record carries a log sequence number (LSN). Every
+//! [`MARKER_EVERY`](super::MARKER_EVERY)-th record's inserts end with the
+//! store's "applied through LSN" marker, and so does every checkpoint, so
+//! the store knows, after a crash, which records sled surely holds
+//! (`Store::open`) and applies the ones after it again, in order: a few it
+//! may hold already, which changes nothing. Once sled has
 //! flushed everything (a checkpoint), the log starts again at the beginning
 //! of the file.
 //!
