@@ -11,6 +11,8 @@
 //! first sequence number still held so a reader asking for older ones gets a
 //! clear answer instead of a silent gap.
 
+use std::sync::atomic::Ordering;
+
 use super::Store;
 use super::error::StoreError;
 use super::keys::{self, TreeId};
@@ -27,7 +29,7 @@ pub struct Trimmed {
 impl Store {
     /// The lowest sequence number the log still holds events from (1 if never trimmed).
     pub fn first_seq(&self) -> Result<u64, StoreError> {
-        Ok(self.tree(TreeId::Meta).get(keys::meta::FIRST_SEQ)?.and_then(|v| keys::u64_of(&v)).unwrap_or(1))
+        Ok(self.first_seq.load(Ordering::Acquire))
     }
 
     /// Up to `limit` events with `after < seq <= upto`, in order. Errors with
@@ -120,6 +122,10 @@ impl Store {
             let floor =
                 (TreeId::Meta, keys::meta::FIRST_SEQ.to_vec(), Some(sled::IVec::from(&first.to_be_bytes()[..])));
             doomed.insert(0, floor);
+            // Readers check the copy in memory; it moves before any event
+            // goes. Should the write below fail, readers are told "too old"
+            // for events that are still there, never the reverse.
+            self.first_seq.fetch_max(first, Ordering::AcqRel);
         }
         self.upkeep(doomed)?;
         Ok(removed)

@@ -30,6 +30,7 @@ pub mod wal;
 
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
 use sled::{IVec, Tree};
@@ -68,6 +69,10 @@ pub struct Store {
     gate: RwLock<()>,
     /// Serializes writes, so log order is apply order.
     writes: Mutex<Writes>,
+    /// The event log's floor (`keys::meta::FIRST_SEQ`), kept in memory:
+    /// every reader of the log checks it on every read, and only retention
+    /// moves it (see `log`).
+    first_seq: AtomicU64,
 }
 
 struct Writes {
@@ -124,7 +129,9 @@ impl Store {
             checkpoint(&db, &tree, &mut wal, last)?;
         }
         let writes = Writes { wal, next_lsn: last + 1, broken: false };
-        Ok(Store { db, tree, gate: RwLock::new(()), writes: Mutex::new(writes) })
+        let first_seq =
+            tree.get(space::physical(TreeId::Meta, keys::meta::FIRST_SEQ))?.and_then(|v| keys::u64_of(&v)).unwrap_or(1);
+        Ok(Store { db, tree, gate: RwLock::new(()), writes: Mutex::new(writes), first_seq: AtomicU64::new(first_seq) })
     }
 
     pub(crate) fn tree(&self, id: TreeId) -> Space<'_> {
