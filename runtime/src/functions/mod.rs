@@ -499,8 +499,16 @@ impl Functions {
                 None => self.permits.clone().acquire_owned().await.map_err(|_| shutting_down())?,
             };
             let staging = Staging::new(self.db.store_arc(), self.db.catalog(), function_identity(call.user.as_deref()));
-            let outcome = runner::run(&self.engine, &pre, &call, staging, self.limits(&f, &d.id, deadline)).await;
-            drop(permit);
+            let mut outcome = runner::run(&self.engine, &pre, &call, staging, self.limits(&f, &d.id, deadline)).await;
+            // The instance is torn down by a task of its own, which runs on
+            // this worker once this one waits (on the writer) or is done (the
+            // answer written): not in the caller's way. The slot goes with
+            // it, so no more instances are alive than runs are allowed.
+            let spent = outcome.spent.take();
+            tokio::spawn(async move {
+                drop(spent);
+                drop(permit);
+            });
             match self.commit(&f, &exec, outcome, started).await {
                 Err(e) if e.kind == ErrorType::TransactionConflict => continue,
                 other => return other,

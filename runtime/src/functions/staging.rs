@@ -57,6 +57,13 @@ impl Staging {
         Staging { store, catalog, who, ops: Vec::new(), marks: Vec::new(), lists: Vec::new() }
     }
 
+    /// Move the staged writes and reads out, leaving an empty staging on the
+    /// same store, catalog and identity in their place.
+    pub fn take(&mut self) -> Staging {
+        let empty = Staging::new(self.store.clone(), self.catalog.clone(), self.who.clone());
+        std::mem::replace(self, empty)
+    }
+
     fn table(&self, db: &str, table: &str) -> Result<Arc<Table>, Exception> {
         ops::find_table(&self.catalog, &self.who, db, table).map(|(_, t)| t.clone())
     }
