@@ -640,6 +640,36 @@ mod tests {
         assert_eq!(value(&store, b"k").as_deref(), Some(&b"3"[..]));
     }
 
+    /// Readers check the log's floor in memory; retention moves it, and a
+    /// restart reads it back from the store.
+    #[test]
+    fn the_logs_floor_moves_with_retention_and_survives_a_restart() {
+        use crate::model::event::{Action, EventDraft, Resource, raw};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(store.first_seq().unwrap(), 1, "a new log starts at 1");
+        let ((), events, next) = store
+            .transact(1, 0, true, |tx| {
+                let emitted = tx.op(|tx| {
+                    for i in 0..20 {
+                        tx.emit(EventDraft::new(Resource::User { user: "u".into() }, Action::Update, raw(&i)))?;
+                    }
+                    Ok(())
+                });
+                assert!(emitted.is_ok());
+            })
+            .unwrap();
+        assert_eq!((events.len(), next), (20, 21));
+        assert_eq!(store.trim_log(5, i64::MAX, 0, 1000).unwrap(), 15);
+        assert_eq!(store.first_seq().unwrap(), 16);
+        assert!(matches!(store.events_after(3, 20, 10).unwrap(), Err(log::Trimmed { first_available: 16 })));
+        assert_eq!(store.events_after(15, 20, 10).unwrap().map(|e| e.len()), Ok(5));
+        drop(store);
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(store.first_seq().unwrap(), 16);
+        assert_eq!(store.event_count(), 5);
+    }
+
     #[test]
     fn transact_logs_and_applies_one_record_per_batch() {
         let dir = tempfile::tempdir().unwrap();
