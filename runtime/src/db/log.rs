@@ -67,7 +67,7 @@ impl Tail {
             return Ok(Vec::new());
         }
         // Retention applies to the ring too: a reader behind the log's start must refetch.
-        let first = self.db.store().first_seq().map_err(|e| TailError::Store(e.into()))?;
+        let first = self.db.store().first_seq();
         if self.after + 1 < first {
             return Err(TailError::Trimmed(crate::store::log::Trimmed { first_available: first }));
         }

@@ -57,7 +57,9 @@ pub struct Outcome {
 /// instance pool. Dropping it tears the instance down and resets the slot
 /// (~12 µs of a no-op execution, mostly the kernel's page scan), so the
 /// caller may do that after the execution is answered rather than before.
-pub struct Spent(#[allow(dead_code)] Store<HostState>);
+pub struct Spent {
+    _store: Store<HostState>,
+}
 
 impl Outcome {
     /// Whether the run's writes commit: it returned, with a status below 500.
@@ -169,7 +171,7 @@ pub async fn run(
     let mut errors = std::mem::take(&mut state.errors);
     errors.push_str(&String::from_utf8_lossy(&state.stderr.contents()));
     let staging = state.staging.take();
-    let spent = Some(Spent(store));
+    let spent = Some(Spent { _store: store });
     match result {
         Ok(resp) => Outcome {
             status: resp.status,

@@ -28,14 +28,14 @@ pub struct Trimmed {
 
 impl Store {
     /// The lowest sequence number the log still holds events from (1 if never trimmed).
-    pub fn first_seq(&self) -> Result<u64, StoreError> {
-        Ok(self.first_seq.load(Ordering::Acquire))
+    pub fn first_seq(&self) -> u64 {
+        self.first_seq.load(Ordering::Acquire)
     }
 
     /// Up to `limit` events with `after < seq <= upto`, in order. Errors with
     /// [`Trimmed`] if events after `after` were already removed by retention.
     pub fn events_after(&self, after: u64, upto: u64, limit: usize) -> Result<Result<Vec<Event>, Trimmed>, StoreError> {
-        let first = self.first_seq()?;
+        let first = self.first_seq();
         if after + 1 < first {
             return Ok(Err(Trimmed { first_available: first }));
         }
@@ -53,7 +53,7 @@ impl Store {
         // Sequence numbers have no gaps, so anything but `after + 1` first
         // means retention removed events between our check and the scan.
         if out.first().map(|e| e.seq) != Some(after + 1) {
-            return Ok(Err(Trimmed { first_available: self.first_seq()? }));
+            return Ok(Err(Trimmed { first_available: self.first_seq() }));
         }
         Ok(Ok(out))
     }
@@ -71,7 +71,7 @@ impl Store {
     /// Number of events the log holds (sequence numbers have no gaps).
     pub fn event_count(&self) -> usize {
         match (self.first_seq(), self.last_seq()) {
-            (Ok(first), Ok(last)) if last >= first => (last - first + 1) as usize,
+            (first, Ok(last)) if last >= first => (last - first + 1) as usize,
             _ => 0,
         }
     }
