@@ -60,6 +60,13 @@ pub(crate) fn deliver(shared: &Shared, events: &[Arc<Event>]) {
     let mut deliveries = 0u64;
     let mut frames = 0u64;
     for ev in events {
+        // Nobody connected: nothing to deliver and no connection to update.
+        // Skipping the channel work here saves it on every commit of a
+        // server that no frontend is watching (benchmarks, batch jobs).
+        if hub.conns.is_empty() {
+            hub.processed = ev.seq;
+            continue;
+        }
         apply_identity_effects(shared, &mut hub, ev);
         let mut prepared = Prepared::new(ev.clone());
         let mut dead: Vec<ConnId> = Vec::new();
