@@ -335,30 +335,10 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = setup(dir.path()).await;
-        let (_, stop) = tokio::sync::watch::channel(false);
         let start = db.bus().watermark();
-        let shared = Arc::new(Shared {
-            db: db.clone(),
-            auth: Arc::new(Authenticator::new("k".into(), b"0123456789abcdef0123456789abcdef")),
-            config: Arc::new(Config::for_dir(dir.path())),
-            hub: Mutex::new(Hub::new(start)),
-            metrics: Metrics::default(),
-            connects: Default::default(),
-            stop,
-        });
+        let shared = dispatcher_state(&db, dir.path(), start);
         let outbox = Arc::new(Outbox::default());
-        let conn = Conn {
-            roles: vec!["any".to_owned()],
-            admin: false,
-            user_id: None,
-            session_id: None,
-            subs: Vec::new(),
-            requested: HashMap::new(),
-            outbox: outbox.clone(),
-            live: true,
-            pending_since: None,
-            paused_at: start,
-        };
+        let conn = guest(&outbox, start);
         let id = shared.hub.lock().unwrap().register(conn);
         let mut model = HashMap::new();
         let mut tail = db.tail(start);
@@ -406,60 +386,64 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
 /// With nobody connected, the dispatcher skips the per-event channel work
 /// but still moves on: a connection that arrives afterwards starts at what
 /// was committed before it and is sent only what follows.
-#[test]
-fn with_nobody_connected_the_dispatcher_still_moves_on() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let db = setup(dir.path()).await;
-        let (_, stop) = tokio::sync::watch::channel(false);
-        let start = db.bus().watermark();
-        let shared = Arc::new(Shared {
-            db: db.clone(),
-            auth: Arc::new(Authenticator::new("k".into(), b"0123456789abcdef0123456789abcdef")),
-            config: Arc::new(Config::for_dir(dir.path())),
-            hub: Mutex::new(Hub::new(start)),
-            metrics: Metrics::default(),
-            connects: Default::default(),
-            stop,
-        });
-        let mut model = HashMap::new();
-        let mut tail = db.tail(start);
-        let create = |row: usize| Op::Create { table: 0, row, readers: vec![0] };
-        for row in 0..2 {
-            apply(&db, &create(row), &mut model).await.unwrap();
-        }
-        dispatch::deliver(&shared, &tail.try_next().unwrap());
-        assert_eq!(shared.hub.lock().unwrap().processed, start + 2, "delivered to nobody, but processed");
-        let outbox = Arc::new(Outbox::default());
-        let conn = Conn {
-            roles: vec!["any".to_owned()],
-            admin: false,
-            user_id: None,
-            session_id: None,
-            subs: Vec::new(),
-            requested: HashMap::new(),
-            outbox: outbox.clone(),
-            live: true,
-            pending_since: None,
-            paused_at: start + 2,
-        };
-        let id = shared.hub.lock().unwrap().register(conn);
-        let reply = super::conn::handle(
-            &shared,
-            id,
-            r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#,
-        );
-        assert!(reply.contains("\"s\""), "{reply}");
-        apply(&db, &create(2), &mut model).await.unwrap();
-        dispatch::deliver(&shared, &tail.try_next().unwrap());
-        let seqs: Vec<Option<u64>> = outbox
-            .drain()
-            .frames
-            .iter()
-            .map(|f| serde_json::from_str::<Value>(f.as_str()).unwrap()["data"]["seq"].as_u64())
-            .collect();
-        assert_eq!(seqs, vec![Some(start + 3)]);
-        db.close().await;
-    });
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nobody_connected_the_dispatcher_still_moves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = setup(dir.path()).await;
+    let start = db.bus().watermark();
+    let shared = dispatcher_state(&db, dir.path(), start);
+    let mut model = HashMap::new();
+    let mut tail = db.tail(start);
+    let create = |row: usize| Op::Create { table: 0, row, readers: vec![0] };
+    for row in 0..2 {
+        apply(&db, &create(row), &mut model).await.unwrap();
+    }
+    dispatch::deliver(&shared, &tail.try_next().unwrap());
+    assert_eq!(shared.hub.lock().unwrap().processed, start + 2, "delivered to nobody, but processed");
+    let outbox = Arc::new(Outbox::default());
+    let conn = guest(&outbox, start + 2);
+    let id = shared.hub.lock().unwrap().register(conn);
+    let reply =
+        super::conn::handle(&shared, id, r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#);
+    assert!(reply.contains("\"s\""), "{reply}");
+    apply(&db, &create(2), &mut model).await.unwrap();
+    dispatch::deliver(&shared, &tail.try_next().unwrap());
+    let seqs: Vec<Option<u64>> = outbox
+        .drain()
+        .frames
+        .iter()
+        .map(|f| serde_json::from_str::<Value>(f.as_str()).unwrap()["data"]["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, vec![Some(start + 3)]);
+    db.close().await;
+}
+
+/// What the dispatcher works with, for `db` (whose writes it has seen up to `start`).
+fn dispatcher_state(db: &crate::db::Db, dir: &std::path::Path, start: u64) -> Arc<Shared> {
+    let (_, stop) = tokio::sync::watch::channel(false);
+    Arc::new(Shared {
+        db: db.clone(),
+        auth: Arc::new(Authenticator::new("k".into(), b"0123456789abcdef0123456789abcdef")),
+        config: Arc::new(Config::for_dir(dir)),
+        hub: Mutex::new(Hub::new(start)),
+        metrics: Metrics::default(),
+        connects: Default::default(),
+        stop,
+    })
+}
+
+/// A guest connection with no subscriptions yet, writing to `outbox`, live from `paused_at`.
+fn guest(outbox: &Arc<Outbox>, paused_at: u64) -> Conn {
+    Conn {
+        roles: vec!["any".to_owned()],
+        admin: false,
+        user_id: None,
+        session_id: None,
+        subs: Vec::new(),
+        requested: HashMap::new(),
+        outbox: outbox.clone(),
+        live: true,
+        pending_since: None,
+        paused_at,
+    }
 }
