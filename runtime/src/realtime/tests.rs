@@ -249,16 +249,7 @@ proptest! {
         rt.block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let db = setup(dir.path()).await;
-            let (_, stop) = tokio::sync::watch::channel(false);
-            let shared = Shared {
-                db: db.clone(),
-                auth: Arc::new(Authenticator::new("k".into(), b"0123456789abcdef0123456789abcdef")),
-                config: Arc::new(Config::for_dir(dir.path())),
-                hub: Mutex::new(Hub::new(db.bus().watermark())),
-                metrics: Metrics::default(),
-                connects: Default::default(),
-                stop,
-            };
+            let shared = dispatcher_state(&db, dir.path(), db.bus().watermark());
             let mut conns: Vec<TestConn> = Vec::new();
             for w in &whos {
                 let mut roles: Vec<String> = vec!["any".to_owned()];
