@@ -180,6 +180,7 @@ fn admit(
     };
     let (id, processed) = match shared.hub.lock() {
         Ok(mut hub) => {
+            super::dispatch::unpark(shared, &mut hub);
             // URL subscriptions start where `connected` says the stream does.
             let processed = hub.processed;
             for s in &mut conn.subs {

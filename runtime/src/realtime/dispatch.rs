@@ -33,6 +33,18 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     };
     let mut tail = shared.db.tail(start);
     loop {
+        // Nobody connected: stop following the log until somebody connects
+        // (`unpark`). Woken by every commit, this task cost a thread wake-up
+        // on the path of each write (~40 µs of a 1-client execution here).
+        if park_if_idle(&shared) {
+            tokio::select! {
+                _ = shared.wake.notified() => {}
+                _ = stop.changed() => return,
+            }
+            let Ok(from) = shared.hub.lock().map(|h| h.processed) else { return };
+            tail = shared.db.tail(from);
+            continue;
+        }
         let batch = tokio::select! {
             r = tail.next() => r,
             _ = stop.changed() => return,
@@ -50,6 +62,25 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// Park the dispatcher if nobody is connected: true if it should wait.
+fn park_if_idle(shared: &Shared) -> bool {
+    let Ok(mut hub) = shared.hub.lock() else { return false };
+    hub.parked = hub.conns.is_empty();
+    hub.parked
+}
+
+/// A connection is arriving (`hub` is locked for its registration): if the
+/// dispatcher is parked, move `processed` to the commit watermark (what was
+/// committed before this connection is not live for it, exactly as when the
+/// dispatcher is running) and wake the dispatcher, which goes on from there.
+pub(crate) fn unpark(shared: &Shared, hub: &mut Hub) {
+    if hub.parked {
+        hub.parked = false;
+        hub.processed = hub.processed.max(shared.db.bus().watermark());
+        shared.wake.notify_one();
     }
 }
 

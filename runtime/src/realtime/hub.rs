@@ -57,6 +57,9 @@ pub struct Hub {
     /// its subscriptions change, which is rare next to deliveries).
     index: FastMap<String, Subscribers>,
     pub processed: u64,
+    /// The dispatcher has stopped following the log because nobody is
+    /// connected (see `dispatch::run`); `processed` is where it stopped.
+    pub parked: bool,
     next_id: ConnId,
 }
 

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::auth::Authenticator;
 use crate::config::Config;
@@ -64,6 +64,8 @@ pub struct Shared {
     pub auth: Arc<Authenticator>,
     pub config: Arc<Config>,
     pub hub: Mutex<Hub>,
+    /// Wakes the dispatcher when a connection arrives while it is parked.
+    pub wake: Notify,
     pub metrics: Metrics,
     pub connects: ConnectLimiter,
     pub stop: watch::Receiver<bool>,
@@ -86,6 +88,7 @@ impl Realtime {
             auth,
             config,
             hub: Mutex::new(Hub::new(processed)),
+            wake: Notify::new(),
             metrics: Metrics::default(),
             connects: ConnectLimiter::default(),
             stop: stop_rx.clone(),
@@ -102,6 +105,9 @@ impl Realtime {
     pub fn metrics(&self) -> Value {
         let m = &self.shared.metrics;
         let (subscriptions, processed) = match self.shared.hub.lock() {
+            // Parked, the dispatcher has nobody to deliver to: everything
+            // committed counts as processed.
+            Ok(h) if h.parked => (h.subscription_count(), h.processed.max(self.shared.db.bus().watermark())),
             Ok(h) => (h.subscription_count(), h.processed),
             Err(_) => (0, 0),
         };

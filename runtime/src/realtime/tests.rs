@@ -409,6 +409,60 @@ async fn with_nobody_connected_the_dispatcher_still_moves_on() {
     db.close().await;
 }
 
+/// With nobody connected the running dispatcher parks: commits no longer
+/// wake it and it does not follow the log. A connection wakes it; it starts
+/// at what was committed before the connection and gets what follows live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_dispatcher_wakes_for_a_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = setup(dir.path()).await;
+    let start = db.bus().watermark();
+    let shared = dispatcher_state(&db, dir.path(), start);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(dispatch::run(shared.clone(), stop_rx));
+    let parked = || shared.hub.lock().unwrap().parked;
+    let mut waited = 0;
+    while !parked() && waited < 500 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert!(parked(), "nobody connected: parked");
+    let mut model = HashMap::new();
+    let create = |row: usize| Op::Create { table: 0, row, readers: vec![0] };
+    for row in 0..2 {
+        apply(&db, &create(row), &mut model).await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(shared.hub.lock().unwrap().processed, start, "parked: not following the log");
+    let outbox = Arc::new(Outbox::default());
+    let id = {
+        let mut hub = shared.hub.lock().unwrap();
+        dispatch::unpark(&shared, &mut hub);
+        assert!(!hub.parked);
+        assert_eq!(hub.processed, start + 2, "starts at what was committed before it");
+        let at = hub.processed;
+        hub.register(guest(&outbox, at))
+    };
+    let reply =
+        super::conn::handle(&shared, id, r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#);
+    assert!(reply.contains("\"s\""), "{reply}");
+    apply(&db, &create(2), &mut model).await.unwrap();
+    let mut frames = Vec::new();
+    for _ in 0..500 {
+        frames.extend(outbox.drain().frames);
+        if !frames.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let seqs: Vec<Option<u64>> =
+        frames.iter().map(|f| serde_json::from_str::<Value>(f.as_str()).unwrap()["data"]["seq"].as_u64()).collect();
+    assert_eq!(seqs, vec![Some(start + 3)], "only the write after the connection, delivered by the woken dispatcher");
+    let _ = stop_tx.send(true);
+    task.await.unwrap();
+    db.close().await;
+}
+
 /// What the dispatcher works with, for `db` (whose writes it has seen up to `start`).
 fn dispatcher_state(db: &crate::db::Db, dir: &std::path::Path, start: u64) -> Arc<Shared> {
     let (_, stop) = tokio::sync::watch::channel(false);
@@ -417,6 +471,7 @@ fn dispatcher_state(db: &crate::db::Db, dir: &std::path::Path, start: u64) -> Ar
         auth: Arc::new(Authenticator::new("k".into(), b"0123456789abcdef0123456789abcdef")),
         config: Arc::new(Config::for_dir(dir)),
         hub: Mutex::new(Hub::new(start)),
+        wake: Default::default(),
         metrics: Metrics::default(),
         connects: Default::default(),
         stop,
