@@ -31,9 +31,14 @@ fn rows(a: &Client, table: &str) -> Vec<Value> {
 /// `inbox` rows are copied to `outbox` by `relay` (MODE=copy) on every create.
 fn copier(s: &Server) {
     let a = s.admin();
-    setup_table(&a, "inbox", &["create(\"users\")"], false, &[("integer", json!({"key": "n", "required": false}))]);
+    copier_tables(&a);
+    copier_function(&a);
+}
+
+fn copier_tables(a: &Client) {
+    setup_table(a, "inbox", &["create(\"users\")"], false, &[("integer", json!({"key": "n", "required": false}))]);
     setup_table(
-        &a,
+        a,
         "outbox",
         &[],
         false,
@@ -42,9 +47,12 @@ fn copier(s: &Server) {
             ("string", json!({"key": "event", "size": 256, "required": false})),
         ],
     );
-    deploy(&a, "relay", "relay", &[], json!({"events": ["databases.main.tables.inbox.rows.*.create"]}));
-    set_var(&a, "relay", "MODE", "copy");
-    set_var(&a, "relay", "OUT", "outbox");
+}
+
+fn copier_function(a: &Client) {
+    deploy(a, "relay", "relay", &[], json!({"events": ["databases.main.tables.inbox.rows.*.create"]}));
+    set_var(a, "relay", "MODE", "copy");
+    set_var(a, "relay", "OUT", "outbox");
 }
 
 #[test]
@@ -74,6 +82,29 @@ fn an_event_runs_the_function_with_its_payload() {
     setup_table(&a, "other", &[], false, &[("integer", json!({"key": "n", "required": false}))]);
     assert_eq!(a.post("/v1/tablesdb/main/tables/other/rows", json!({"rowId": "o1", "data": {}})).status, 201);
     std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(executions(&a, "relay").len(), 1);
+}
+
+/// While no function listens to events, the trigger dispatcher stops
+/// reading the log; deploying one wakes it at that change: writes from
+/// before it run nothing, the first write after it runs the function once.
+#[test]
+fn a_function_deployed_later_runs_for_writes_after_it_only() {
+    let s = Server::start();
+    let a = s.admin();
+    copier_tables(&a);
+    for i in 0..30 {
+        let r = a.post("/v1/tablesdb/main/tables/inbox/rows", json!({"rowId": format!("early{i}"), "data": {"n": i}}));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    copier_function(&a);
+    let r = a.post("/v1/tablesdb/main/tables/inbox/rows", json!({"rowId": "late", "data": {"n": 1}}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    wait_for(20, "the copy of the late row", || rows(&a, "outbox").into_iter().find(|r| r["$id"] == "late"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let copied: Vec<Value> = rows(&a, "outbox").iter().map(|r| r["$id"].clone()).collect();
+    assert_eq!(copied, vec![json!("late")]);
     assert_eq!(executions(&a, "relay").len(), 1);
 }
 

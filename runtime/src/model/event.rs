@@ -41,6 +41,16 @@ pub struct Event {
     pub payload: Box<RawValue>,
 }
 
+impl Event {
+    /// Whether this event can change which functions events trigger: a
+    /// function's settings or a deployment changed. Readers that only care
+    /// about those (the trigger dispatcher, while nothing is subscribed) are
+    /// woken by the bus for these alone.
+    pub fn changes_functions(&self) -> bool {
+        matches!(self.resource, Resource::Function { .. } | Resource::Deployment { .. })
+    }
+}
+
 fn is_zero(n: &u32) -> bool {
     *n == 0
 }
