@@ -349,9 +349,7 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
         // One write after the subscribe: live.
         apply(&db, &create(3), &mut model).await.unwrap();
         dispatch::deliver(&shared, &tail.try_next().unwrap());
-        let seq_of = |f: &str| serde_json::from_str::<Value>(f).unwrap()["data"]["seq"].as_u64();
-        let live: Vec<Option<u64>> = outbox.drain().frames.iter().map(|f| seq_of(f.as_str())).collect();
-        assert_eq!(live, vec![Some(start + 4)]);
+        assert_eq!(seqs(&outbox.drain().frames), vec![Some(start + 4)]);
         // Resume from the start: the three before the subscription, in
         // order, not the one it had live; then the hand-over; then live.
         let reply = super::conn::handle(&shared, id, &format!(r#"{{"type":"resume","data":{{"since":{start}}}}}"#));
@@ -364,12 +362,10 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let seqs: Vec<Option<u64>> = frames.iter().map(|f| seq_of(f.as_str())).collect();
-        assert_eq!(seqs, vec![Some(start + 1), Some(start + 2), Some(start + 3), None], "{frames:?}");
+        assert_eq!(seqs(&frames), vec![Some(start + 1), Some(start + 2), Some(start + 3), None], "{frames:?}");
         apply(&db, &create(4), &mut model).await.unwrap();
         dispatch::deliver(&shared, &tail.try_next().unwrap());
-        let after: Vec<Option<u64>> = outbox.drain().frames.iter().map(|f| seq_of(f.as_str())).collect();
-        assert_eq!(after, vec![Some(start + 5)], "live again after the hand-over");
+        assert_eq!(seqs(&outbox.drain().frames), vec![Some(start + 5)], "live again after the hand-over");
         db.close().await;
     });
 }
@@ -399,13 +395,7 @@ async fn with_nobody_connected_the_dispatcher_still_moves_on() {
     assert!(reply.contains("\"s\""), "{reply}");
     apply(&db, &create(2), &mut model).await.unwrap();
     dispatch::deliver(&shared, &tail.try_next().unwrap());
-    let seqs: Vec<Option<u64>> = outbox
-        .drain()
-        .frames
-        .iter()
-        .map(|f| serde_json::from_str::<Value>(f.as_str()).unwrap()["data"]["seq"].as_u64())
-        .collect();
-    assert_eq!(seqs, vec![Some(start + 3)]);
+    assert_eq!(seqs(&outbox.drain().frames), vec![Some(start + 3)]);
     db.close().await;
 }
 
@@ -455,12 +445,22 @@ async fn a_parked_dispatcher_wakes_for_a_connection() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let seqs: Vec<Option<u64>> =
-        frames.iter().map(|f| serde_json::from_str::<Value>(f.as_str()).unwrap()["data"]["seq"].as_u64()).collect();
-    assert_eq!(seqs, vec![Some(start + 3)], "only the write after the connection, delivered by the woken dispatcher");
+    assert_eq!(
+        seqs(&frames),
+        vec![Some(start + 3)],
+        "only the write after the connection, delivered by the woken dispatcher"
+    );
     let _ = stop_tx.send(true);
     task.await.unwrap();
     db.close().await;
+}
+
+/// The log sequence number each frame carries (None for one without, such as a response).
+fn seqs<'a>(frames: impl IntoIterator<Item = &'a super::wire::Wire>) -> Vec<Option<u64>> {
+    frames
+        .into_iter()
+        .map(|f| serde_json::from_str::<Value>(f.as_str()).expect("frames are JSON")["data"]["seq"].as_u64())
+        .collect()
 }
 
 /// What the dispatcher works with, for `db` (whose writes it has seen up to `start`).
