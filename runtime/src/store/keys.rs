@@ -85,6 +85,14 @@ pub mod functions {
         join(&[b"pe", execution.as_bytes()])
     }
     pub const PENDING_EXECUTION_PREFIX: &[u8] = b"pe\0";
+
+    /// Whether a function-tree key belongs to an execution (its record or
+    /// an index entry of it): the keys every execution writes. Writes to any
+    /// other function-tree key (functions, deployments) move the store's
+    /// `records_version`, which shared decoded copies check (`decoded`).
+    pub fn is_execution_key(key: &[u8]) -> bool {
+        key.starts_with(EXECUTION_PREFIX) || key.starts_with(b"fe\0") || key.starts_with(PENDING_EXECUTION_PREFIX)
+    }
 }
 
 pub mod meta {

@@ -73,6 +73,11 @@ pub struct Store {
     /// every reader of the log checks it on every read, and only retention
     /// moves it (see `log`).
     first_seq: AtomicU64,
+    /// Moves after every write to a function-tree key that is not an
+    /// execution's (`keys::functions::is_execution_key`): functions and
+    /// deployments. A decoded copy made while it read `v` is current while
+    /// it still reads `v` (`decoded`), without reading sled again.
+    records_version: AtomicU64,
 }
 
 struct Writes {
@@ -129,7 +134,19 @@ impl Store {
         }
         let writes = Writes { wal, next_lsn: last + 1, broken: false };
         let first_seq = meta_u64(&tree, keys::meta::FIRST_SEQ)?.unwrap_or(1);
-        Ok(Store { db, tree, gate: RwLock::new(()), writes: Mutex::new(writes), first_seq: AtomicU64::new(first_seq) })
+        Ok(Store {
+            db,
+            tree,
+            gate: RwLock::new(()),
+            writes: Mutex::new(writes),
+            first_seq: AtomicU64::new(first_seq),
+            records_version: AtomicU64::new(0),
+        })
+    }
+
+    /// See `records_version`: read it before reading the records it covers.
+    pub(crate) fn records_version(&self) -> u64 {
+        self.records_version.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub(crate) fn tree(&self, id: TreeId) -> Space<'_> {
@@ -157,9 +174,20 @@ impl Store {
         }
         w.wal.append(lsn, &entries, sync)?;
         w.next_lsn += 1;
+        let records = entries.iter().any(|(k, _)| {
+            k.split_first().is_some_and(|(&tree, rest)| {
+                tree == TreeId::Functions as u8 && !keys::functions::is_execution_key(rest)
+            })
+        });
         let applied = {
             let _write = self.gate.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-            insert_all(&self.tree, entries)
+            let applied = insert_all(&self.tree, entries);
+            // After the inserts (even failed ones): a reader that sees the
+            // new version also sees what was written.
+            if records {
+                self.records_version.fetch_add(1, std::sync::atomic::Ordering::Release);
+            }
+            applied
         };
         if let Err(e) = applied {
             w.broken = true;
