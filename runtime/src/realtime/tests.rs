@@ -338,12 +338,7 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
         for row in 0..3 {
             apply(&db, &create(row), &mut model).await.unwrap();
         }
-        let reply = super::conn::handle(
-            &shared,
-            id,
-            r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#,
-        );
-        assert!(reply.contains("\"s\""), "{reply}");
+        subscribe_to_rows(&shared, id);
         dispatch::deliver(&shared, &tail.try_next().unwrap());
         assert!(outbox.drain().frames.is_empty(), "writes acknowledged before the subscribe are not live for it");
         // One write after the subscribe: live.
@@ -354,14 +349,8 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
         // order, not the one it had live; then the hand-over; then live.
         let reply = super::conn::handle(&shared, id, &format!(r#"{{"type":"resume","data":{{"since":{start}}}}}"#));
         assert!(reply.contains("\"started\":true"), "{reply}");
-        let mut frames = Vec::new();
-        for _ in 0..200 {
-            frames.extend(outbox.drain().frames);
-            if frames.iter().any(|f| f.as_str().contains("\"to\":\"resume\"")) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let frames =
+            frames_until(&outbox, 200, |frames| frames.iter().any(|f| f.as_str().contains("\"to\":\"resume\""))).await;
         assert_eq!(seqs(&frames), vec![Some(start + 1), Some(start + 2), Some(start + 3), None], "{frames:?}");
         apply(&db, &create(4), &mut model).await.unwrap();
         dispatch::deliver(&shared, &tail.try_next().unwrap());
@@ -390,9 +379,7 @@ async fn with_nobody_connected_the_dispatcher_still_moves_on() {
     let outbox = Arc::new(Outbox::default());
     let conn = guest(&outbox, start + 2);
     let id = shared.hub.lock().unwrap().register(conn);
-    let reply =
-        super::conn::handle(&shared, id, r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#);
-    assert!(reply.contains("\"s\""), "{reply}");
+    subscribe_to_rows(&shared, id);
     apply(&db, &create(2), &mut model).await.unwrap();
     dispatch::deliver(&shared, &tail.try_next().unwrap());
     assert_eq!(seqs(&outbox.drain().frames), vec![Some(start + 3)]);
@@ -433,18 +420,9 @@ async fn a_parked_dispatcher_wakes_for_a_connection() {
         let at = hub.processed;
         hub.register(guest(&outbox, at))
     };
-    let reply =
-        super::conn::handle(&shared, id, r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#);
-    assert!(reply.contains("\"s\""), "{reply}");
+    subscribe_to_rows(&shared, id);
     apply(&db, &create(2), &mut model).await.unwrap();
-    let mut frames = Vec::new();
-    for _ in 0..500 {
-        frames.extend(outbox.drain().frames);
-        if !frames.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let frames = frames_until(&outbox, 500, |frames| !frames.is_empty()).await;
     assert_eq!(
         seqs(&frames),
         vec![Some(start + 3)],
@@ -453,6 +431,30 @@ async fn a_parked_dispatcher_wakes_for_a_connection() {
     let _ = stop_tx.send(true);
     task.await.unwrap();
     db.close().await;
+}
+
+/// Subscribe connection `id` to the `rows` channel as subscription `s`, with the message protocol.
+fn subscribe_to_rows(shared: &Arc<Shared>, id: ConnId) {
+    let reply =
+        super::conn::handle(shared, id, r#"{"type":"subscribe","data":[{"subscriptionId":"s","channels":["rows"]}]}"#);
+    assert!(reply.contains("\"s\""), "{reply}");
+}
+
+/// Frames queued for `outbox`, collected every 10 ms until `done` says so or `polls` polls have passed.
+async fn frames_until(
+    outbox: &Outbox,
+    polls: usize,
+    done: impl Fn(&[super::wire::Wire]) -> bool,
+) -> Vec<super::wire::Wire> {
+    let mut frames = Vec::new();
+    for _ in 0..polls {
+        frames.extend(outbox.drain().frames);
+        if done(&frames) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    frames
 }
 
 /// The log sequence number each frame carries (None for one without, such as a response).

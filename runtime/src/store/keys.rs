@@ -74,6 +74,7 @@ pub mod functions {
     pub fn function_execution(function: &str, execution: &str) -> Vec<u8> {
         join(&[b"fe", function.as_bytes(), execution.as_bytes()])
     }
+    pub const FUNCTION_EXECUTION_PREFIX: &[u8] = b"fe\0";
     pub fn function_executions(function: &str) -> Vec<u8> {
         let mut k = join(&[b"fe", function.as_bytes()]);
         k.push(0);
@@ -91,7 +92,9 @@ pub mod functions {
     /// other function-tree key (functions, deployments) move the store's
     /// `records_version`, which shared decoded copies check (`decoded`).
     pub fn is_execution_key(key: &[u8]) -> bool {
-        key.starts_with(EXECUTION_PREFIX) || key.starts_with(b"fe\0") || key.starts_with(PENDING_EXECUTION_PREFIX)
+        key.starts_with(EXECUTION_PREFIX)
+            || key.starts_with(FUNCTION_EXECUTION_PREFIX)
+            || key.starts_with(PENDING_EXECUTION_PREFIX)
     }
 }
 
