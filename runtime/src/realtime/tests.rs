@@ -247,9 +247,7 @@ proptest! {
     fn no_delivery_without_read_permission(whos in prop::collection::vec(who(), 1..6), ops in prop::collection::vec(op(), 1..24)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let db = setup(dir.path()).await;
-            let shared = dispatcher_state(&db, dir.path(), db.bus().watermark());
+            let (_dir, db, _, shared) = fixture().await;
             let mut conns: Vec<TestConn> = Vec::new();
             for w in &whos {
                 let mut roles: Vec<String> = vec!["any".to_owned()];
@@ -324,10 +322,7 @@ proptest! {
 fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let db = setup(dir.path()).await;
-        let start = db.bus().watermark();
-        let shared = dispatcher_state(&db, dir.path(), start);
+        let (_dir, db, start, shared) = fixture().await;
         let outbox = Arc::new(Outbox::default());
         let conn = guest(&outbox, start);
         let id = shared.hub.lock().unwrap().register(conn);
@@ -364,10 +359,7 @@ fn a_subscription_starts_at_the_commit_watermark_and_resume_fills_in() {
 /// was committed before it and is sent only what follows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_nobody_connected_the_dispatcher_still_moves_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = setup(dir.path()).await;
-    let start = db.bus().watermark();
-    let shared = dispatcher_state(&db, dir.path(), start);
+    let (_dir, db, start, shared) = fixture().await;
     let mut model = HashMap::new();
     let mut tail = db.tail(start);
     let create = |row: usize| Op::Create { table: 0, row, readers: vec![0] };
@@ -391,10 +383,7 @@ async fn with_nobody_connected_the_dispatcher_still_moves_on() {
 /// at what was committed before the connection and gets what follows live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_dispatcher_wakes_for_a_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = setup(dir.path()).await;
-    let start = db.bus().watermark();
-    let shared = dispatcher_state(&db, dir.path(), start);
+    let (_dir, db, start, shared) = fixture().await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(dispatch::run(shared.clone(), stop_rx));
     let parked = || shared.hub.lock().unwrap().parked;
@@ -463,6 +452,16 @@ fn seqs<'a>(frames: impl IntoIterator<Item = &'a super::wire::Wire>) -> Vec<Opti
         .into_iter()
         .map(|f| serde_json::from_str::<Value>(f.as_str()).expect("frames are JSON")["data"]["seq"].as_u64())
         .collect()
+}
+
+/// A fresh database (in a directory to keep alive), its commit watermark,
+/// and a dispatcher state that has seen everything up to it.
+async fn fixture() -> (tempfile::TempDir, Db, u64, Arc<Shared>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = setup(dir.path()).await;
+    let start = db.bus().watermark();
+    let shared = dispatcher_state(&db, dir.path(), start);
+    (dir, db, start, shared)
 }
 
 /// What the dispatcher works with, for `db` (whose writes it has seen up to `start`).
