@@ -18,7 +18,8 @@ pub enum TreeId {
     RowIds = 3,
     /// `<iid:4><encoded values>[<seq:8>]` → `<seq:8>` (see `tx::index_key`).
     Index = 4,
-    /// `<seq:8>` → Event.
+    /// `<seq:8>` → Event: in the write-ahead log's records only; applied to
+    /// the event log's files (`evlog`), not to sled.
     Events = 5,
     /// Users, sessions, teams, memberships, keys (prefixes below).
     Auth = 6,
@@ -99,10 +100,15 @@ pub mod functions {
 }
 
 pub mod meta {
-    /// Highest event sequence number committed, as data directories before
-    /// 2026-12-02 kept it after every write (u64). Only read now: the newest
-    /// event, which retention never removes, says the same.
+    /// The newest event in the event log's files at the last checkpoint
+    /// (u64): at open the files are cut back to it, and later events come
+    /// from the write-ahead log (`evlog`). Data directories from before
+    /// 2026-12-02 set it with every write.
     pub const LAST_SEQ: &[u8] = b"last_seq";
+    /// Set by the first checkpoint after the events moved out of sled into
+    /// their own files (`evlog`); a data directory without it still has
+    /// them in sled.
+    pub const EVENTS_IN_FILES: &[u8] = b"events_in_files";
     /// Next internal table id (u32).
     pub const NEXT_TID: &[u8] = b"next_tid";
     /// Next internal index id (u32).

@@ -2,9 +2,9 @@
 //!
 //! This is the only module that touches sled. It owns the tree layout
 //! (`keys`), the order-preserving index encoding (`codec`), the write
-//! transaction that commits data and events together (`tx`), reads of the
-//! event log (`log`) and shared decoded copies of hot records (`decoded`).
-//! Everything above it sees typed records.
+//! transaction that commits data and events together (`tx`), the event
+//! log's own files (`evlog`) and reads of them (`log`), and shared decoded
+//! copies of hot records (`decoded`). Everything above it sees typed records.
 //!
 //! Writes go through [`Store::transact`], called by the single writer
 //! (`crate::db::writer`) once per group of operations, and through a few
@@ -18,10 +18,19 @@
 //! applied. sled keeps recent writes in memory and writes them out every
 //! 500 ms; once the log passes [`CHECKPOINT_BYTES`], sled is flushed and the
 //! log starts over. [`Store::flush`] does that at once (at shutdown).
+//!
+//! Events are entries of the write-ahead log's records like any other
+//! write, but they are applied to the event log's own files (`evlog`), not
+//! to sled. A checkpoint syncs those files first and records their last
+//! event (`keys::meta::LAST_SEQ`) with the flush; at open the files are cut
+//! back to that event and the later ones appended again from the
+//! write-ahead log. Data directories from before 2026-12-04 kept events in
+//! sled; the first open moves them into the files.
 
 pub mod codec;
 pub mod decoded;
 pub mod error;
+pub mod evlog;
 pub mod keys;
 pub mod log;
 pub mod space;
@@ -69,6 +78,8 @@ pub struct Store {
     gate: RwLock<()>,
     /// Serializes writes, so log order is apply order.
     writes: Mutex<Writes>,
+    /// The event log's files (events are not in sled).
+    events: evlog::EventLog,
     /// The event log's floor (`keys::meta::FIRST_SEQ`), kept in memory:
     /// every reader of the log checks it on every read, and only retention
     /// moves it (see `log`).
@@ -94,11 +105,13 @@ struct Writes {
 pub struct StoreOptions {
     /// sled's page cache, in bytes.
     pub cache_bytes: u64,
+    /// Size past which the event log starts a new file (`evlog`).
+    pub event_segment_bytes: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { cache_bytes: 256 << 20 }
+        Self { cache_bytes: 256 << 20, event_segment_bytes: evlog::SEGMENT_BYTES }
     }
 }
 
@@ -113,32 +126,72 @@ impl Store {
             .open()?;
         let tree = db.open_tree("arcade")?;
         let (mut wal, records) = wal::Wal::open(dir)?;
+        let events = evlog::EventLog::open(&dir.join("events"), opts.event_segment_bytes)?;
+        let in_files = tree.get(space::physical(TreeId::Meta, keys::meta::EVENTS_IN_FILES))?.is_some();
+        if in_files {
+            // Everything through the last checkpoint's event is in the
+            // files, synced; anything after it comes again from the
+            // write-ahead log below.
+            let cut = meta_u64(&tree, keys::meta::LAST_SEQ)?.unwrap_or(0);
+            if events.last().unwrap_or(0) < cut {
+                return Err(corrupt(
+                    "events",
+                    format!(
+                        "the event log ends at {:?}, before event {cut}, which it held at the last checkpoint",
+                        events.last()
+                    ),
+                ));
+            }
+            events.truncate_after(cut)?;
+        } else {
+            move_events_out_of_sled(&tree, &events)?;
+        }
         let applied = meta_u64(&tree, keys::meta::WAL_APPLIED)?.unwrap_or(0);
         let mut last = applied;
         let mut replayed = 0usize;
         for record in records {
+            let (entries, logged) = split_events(record.entries);
             // sled holds every record up to `applied` whole (it keeps a
             // prefix of its inserts, and a marker is its record's last
             // insert); later ones it may hold in part, or whole.
             if record.lsn > applied {
-                insert_all(&tree, record.entries)?;
+                insert_all(&tree, entries)?;
                 replayed += 1;
             }
+            // The files hold a prefix of the logged events: append the rest.
+            let next = events.last().map(|l| l + 1);
+            let missing: Vec<_> = logged.iter().filter(|(seq, _)| next.is_none_or(|n| *seq >= n)).collect();
+            if let (Some(n), Some((seq, _))) = (next, missing.first())
+                && *seq != n
+            {
+                return Err(corrupt(
+                    "events",
+                    format!("the event log ends at {}, and the write-ahead log goes on at {seq}", n - 1),
+                ));
+            }
+            events.append(missing.into_iter().map(|(seq, bytes)| (*seq, &bytes[..])))?;
             last = last.max(record.lsn);
         }
         if replayed > 0 {
             tracing::info!(replayed, "applied writes from the write-ahead log again (sled may have lacked them)");
         }
         if !wal.is_empty() {
-            checkpoint(&db, &tree, &mut wal, last)?;
+            checkpoint(&db, &tree, &events, &mut wal, last)?;
+        } else if !in_files {
+            record_events_synced(&tree, &events)?;
+            db.flush()?;
         }
+        purge_events_from_sled(&db, &tree)?;
         let writes = Writes { wal, next_lsn: last + 1, broken: false };
-        let first_seq = meta_u64(&tree, keys::meta::FIRST_SEQ)?.unwrap_or(1);
+        // Retention removes segments after it moves the floor, and the floor
+        // reaches sled later: the files may already start after it.
+        let first_seq = meta_u64(&tree, keys::meta::FIRST_SEQ)?.unwrap_or(1).max(events.first().unwrap_or(1));
         Ok(Store {
             db,
             tree,
             gate: RwLock::new(()),
             writes: Mutex::new(writes),
+            events,
             first_seq: AtomicU64::new(first_seq),
             records_version: AtomicU64::new(0),
         })
@@ -174,6 +227,12 @@ impl Store {
         }
         w.wal.append(lsn, &entries, sync)?;
         w.next_lsn += 1;
+        let (entries, events) = split_events(entries);
+        if let Err(e) = self.events.append(events.iter().map(|(seq, bytes)| (*seq, &bytes[..]))) {
+            w.broken = true;
+            tracing::error!(error = %e, "the event log refused part of a logged write; refusing writes until a restart");
+            return Err(e);
+        }
         let records = entries.iter().any(|(k, _)| {
             k.split_first().is_some_and(|(&tree, rest)| {
                 tree == TreeId::Functions as u8 && !keys::functions::is_execution_key(rest)
@@ -204,7 +263,7 @@ impl Store {
     }
 
     fn checkpoint(&self, w: &mut Writes) -> Result<(), StoreError> {
-        checkpoint(&self.db, &self.tree, &mut w.wal, w.next_lsn - 1)
+        checkpoint(&self.db, &self.tree, &self.events, &mut w.wal, w.next_lsn - 1)
     }
 
     /// Log and apply upkeep writes (logical keys), in records of at most
@@ -250,8 +309,7 @@ impl Store {
     /// Highest committed event sequence number (0 for a new store).
     pub fn last_seq(&self) -> Result<u64, StoreError> {
         let from_meta = self.tree(TreeId::Meta).get(keys::meta::LAST_SEQ)?.and_then(|v| keys::u64_of(&v));
-        let from_log = self.tree(TreeId::Events).last()?.and_then(|(k, _)| keys::u64_of(&k));
-        Ok(from_meta.unwrap_or(0).max(from_log.unwrap_or(0)))
+        Ok(from_meta.unwrap_or(0).max(self.events.last().unwrap_or(0)))
     }
 
     /// Every database and table, for building the in-memory catalog at start.
@@ -542,15 +600,104 @@ fn meta_u64(tree: &Tree, key: &[u8]) -> Result<Option<u64>, StoreError> {
     Ok(tree.get(space::physical(TreeId::Meta, key))?.and_then(|v| keys::u64_of(&v)))
 }
 
-/// Make sled hold every record through `last` on disk, then empty the log.
-/// The marker goes in first and is flushed with the rest: once the log is
+/// Make sled and the event log hold every record through `last` on disk,
+/// then empty the log. The events are synced first, and their last one is
+/// recorded with sled's flush: at open, the event files are cut back to it
+/// and the rest comes from the log. The marker goes in too: once the log is
 /// empty it is what keeps LSNs rising across a restart (the log's chain of
 /// records relies on that; see `wal`).
-fn checkpoint(db: &sled::Db, tree: &Tree, wal: &mut wal::Wal, last: u64) -> Result<(), StoreError> {
+fn checkpoint(
+    db: &sled::Db,
+    tree: &Tree,
+    events: &evlog::EventLog,
+    wal: &mut wal::Wal,
+    last: u64,
+) -> Result<(), StoreError> {
+    record_events_synced(tree, events)?;
     let (key, value) = marker(last);
     tree.insert(key, value)?;
     db.flush()?;
     wal.reset()
+}
+
+/// Sync the event files and record (in sled, for its next flush) the last
+/// event they hold, and that events live in files.
+fn record_events_synced(tree: &Tree, events: &evlog::EventLog) -> Result<(), StoreError> {
+    events.sync()?;
+    let meta = |key: &[u8], value: &[u8]| tree.insert(space::physical(TreeId::Meta, key), value);
+    if let Some(seq) = events.last() {
+        meta(keys::meta::LAST_SEQ, &seq.to_be_bytes())?;
+    }
+    meta(keys::meta::EVENTS_IN_FILES, b"1")?;
+    Ok(())
+}
+
+/// Split a record's entries into those for sled and its events (put
+/// entries of the events tree), the events in sequence order. Removals of
+/// events (retention in data directories from before the event files) are
+/// dropped: retention now moves the log's floor and removes whole files.
+fn split_events(entries: Vec<wal::Entry>) -> (Vec<wal::Entry>, Vec<(u64, IVec)>) {
+    let mut events = Vec::new();
+    let rest = entries
+        .into_iter()
+        .filter_map(|(key, value)| match key.split_first() {
+            Some((&tree, rest)) if tree == TreeId::Events as u8 => {
+                if let (Some(seq), Some(value)) = (keys::u64_of(rest), value) {
+                    events.push((seq, value));
+                }
+                None
+            }
+            _ => Some((key, value)),
+        })
+        .collect();
+    events.sort_unstable_by_key(|(seq, _)| *seq);
+    (rest, events)
+}
+
+/// Copy the events a data directory from before the event files kept in
+/// sled into empty files, oldest first, as far as they run without a gap
+/// (sled may hold some of a record's inserts and not others; those records
+/// are still in the write-ahead log, which `open` applies next).
+fn move_events_out_of_sled(tree: &Tree, events: &evlog::EventLog) -> Result<(), StoreError> {
+    events.clear()?;
+    let mut batch: Vec<(u64, IVec)> = Vec::new();
+    let mut last: Option<u64> = None;
+    let mut moved = 0usize;
+    for item in tree.scan_prefix([TreeId::Events as u8]) {
+        let (key, value) = item?;
+        let seq = keys::u64_of(&key[1..]).ok_or_else(|| corrupt("events", "short key"))?;
+        if last.is_some_and(|l| seq != l + 1) {
+            break;
+        }
+        last = Some(seq);
+        batch.push((seq, value));
+        if batch.len() >= UPKEEP_CHUNK {
+            events.append(batch.iter().map(|(s, v)| (*s, &v[..])))?;
+            moved += batch.len();
+            batch.clear();
+        }
+    }
+    moved += batch.len();
+    events.append(batch.iter().map(|(s, v)| (*s, &v[..])))?;
+    if moved > 0 {
+        tracing::info!(moved, "moved the event log out of sled into its own files");
+    }
+    Ok(())
+}
+
+/// Remove events left in sled once the files hold them (called after the
+/// checkpoint that recorded that). A crash part way leaves some, which the
+/// next open removes; with none left this is one lookup.
+fn purge_events_from_sled(db: &sled::Db, tree: &Tree) -> Result<(), StoreError> {
+    let mut removed = 0usize;
+    for key in tree.scan_prefix([TreeId::Events as u8]).keys() {
+        tree.remove(key?)?;
+        removed += 1;
+    }
+    if removed > 0 {
+        db.flush()?;
+    }
+    Ok(())
 }
 
 /// Put each entry into sled (the record's own order; a marker last).
@@ -699,6 +846,157 @@ mod tests {
         let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(store.first_seq(), 16);
         assert_eq!(store.event_count(), 5);
+    }
+
+    fn emit_users(store: &Store, next: u64, n: u64) -> u64 {
+        use crate::model::event::{Action, EventDraft, Resource, raw};
+        let ((), events, next) = store
+            .transact(next, 0, true, |tx| {
+                let emitted = tx.op(|tx| {
+                    for i in 0..n {
+                        tx.emit(EventDraft::new(Resource::User { user: format!("u{i}") }, Action::Update, raw(&i)))?;
+                    }
+                    Ok(())
+                });
+                assert!(emitted.is_ok());
+            })
+            .unwrap();
+        assert_eq!(events.len() as u64, n);
+        next
+    }
+
+    fn seqs(store: &Store, after: u64) -> Vec<u64> {
+        store.events_after(after, u64::MAX, 10_000).unwrap().unwrap().iter().map(|e| e.seq).collect()
+    }
+
+    fn event_files(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(dir.join("events"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Events the files lost after the last checkpoint (a power cut before
+    /// the page cache reached the disk) come back from the write-ahead log,
+    /// whole and in order; sled holds none of them.
+    #[test]
+    fn events_after_the_checkpoint_come_back_from_the_write_ahead_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions { event_segment_bytes: 2048, ..StoreOptions::default() };
+        let store = Store::open(dir.path(), &opts).unwrap();
+        let mut next = emit_users(&store, 1, 10);
+        store.flush().unwrap();
+        for _ in 0..5 {
+            next = emit_users(&store, next, 7);
+        }
+        assert_eq!(seqs(&store, 0), (1..next).collect::<Vec<_>>());
+        assert!(store.tree(TreeId::Events).iter().next().is_none(), "no event is in sled");
+        drop(store);
+        // Lose everything after the checkpoint's event 10 from the files,
+        // and tear the newest file's tail.
+        let files = event_files(dir.path());
+        assert!(files.len() > 1, "{files:?}");
+        for f in &files[1..] {
+            std::fs::remove_file(f).unwrap();
+            std::fs::remove_file(f.with_extension("idx")).unwrap();
+        }
+        let first = std::fs::OpenOptions::new().write(true).open(&files[0]).unwrap();
+        let len = first.metadata().unwrap().len();
+        first.set_len(len - 5).unwrap();
+
+        let store = Store::open(dir.path(), &opts).unwrap();
+        assert_eq!(store.last_seq().unwrap(), next - 1);
+        assert_eq!(seqs(&store, 0), (1..next).collect::<Vec<_>>());
+        assert_eq!(store.event_count() as u64, next - 1);
+        let after = emit_users(&store, next, 2);
+        assert_eq!(seqs(&store, next - 2), (next - 1..after).collect::<Vec<_>>());
+    }
+
+    /// Events the files held at a checkpoint are gone: the store refuses to
+    /// open rather than serve a log with a hole.
+    #[test]
+    fn losing_checkpointed_events_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        emit_users(&store, 1, 5);
+        store.flush().unwrap();
+        drop(store);
+        for f in event_files(dir.path()) {
+            std::fs::OpenOptions::new().write(true).open(&f).unwrap().set_len(0).unwrap();
+        }
+        let err = Store::open(dir.path(), &StoreOptions::default()).err().expect("refused");
+        assert!(matches!(err, StoreError::Corrupt { tree: "events", .. }), "{err}");
+    }
+
+    /// A data directory from before the event files kept its events in
+    /// sled (and its write-ahead log may hold later ones): the first open
+    /// moves them into the files and out of sled, floor included.
+    #[test]
+    fn events_kept_in_sled_move_into_the_files() {
+        use crate::model::event::{Action, EventDraft, Resource, raw};
+        let dir = tempfile::tempdir().unwrap();
+        let event = |seq: u64| {
+            let draft = EventDraft::new(Resource::User { user: "u".into() }, Action::Update, raw(&seq));
+            IVec::from(serde_json::to_vec(&draft.into_event(seq, 0, 0)).unwrap())
+        };
+        {
+            let db = sled::Config::new().path(dir.path().join("sled")).open().unwrap();
+            let tree = db.open_tree("arcade").unwrap();
+            // Retention had removed 1..=4; sled got 5..=20 and, of the last
+            // record, 22 but not 21.
+            for seq in (5..=20).chain([22]) {
+                tree.insert(space::physical(TreeId::Events, &keys::event(seq)), event(seq)).unwrap();
+            }
+            tree.insert(space::physical(TreeId::Meta, keys::meta::FIRST_SEQ), &5u64.to_be_bytes()[..]).unwrap();
+            db.flush().unwrap();
+        }
+        let (mut wal, _) = wal::Wal::open(dir.path()).unwrap();
+        let put = |seq: u64| (space::physical(TreeId::Events, &keys::event(seq)), Some(event(seq)));
+        wal.append(1, &[put(22), put(21)], true).unwrap();
+        wal.append(2, &[put(23)], true).unwrap();
+        drop(wal);
+
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(store.first_seq(), 5);
+        assert_eq!(seqs(&store, 4), (5..=23).collect::<Vec<_>>());
+        assert!(matches!(store.events_after(2, 23, 10).unwrap(), Err(log::Trimmed { first_available: 5 })));
+        assert!(store.tree(TreeId::Events).iter().next().is_none(), "sled holds no event any more");
+        let next = emit_users(&store, 24, 1);
+        drop(store);
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        assert_eq!(seqs(&store, 4), (5..next).collect::<Vec<_>>());
+    }
+
+    /// Retention removes the files below the floor, and the floor holds
+    /// across a restart even if sled had not written it yet.
+    #[test]
+    fn retention_removes_old_event_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions { event_segment_bytes: 1024, ..StoreOptions::default() };
+        let store = Store::open(dir.path(), &opts).unwrap();
+        let mut next = 1;
+        for _ in 0..20 {
+            next = emit_users(&store, next, 3);
+        }
+        let before = event_files(dir.path()).len();
+        assert!(before > 3, "{before}");
+        assert_eq!(store.trim_log(10, i64::MAX, 0, 1000).unwrap(), 50);
+        assert!(event_files(dir.path()).len() < before);
+        assert_eq!(store.first_seq(), 51);
+        assert_eq!(seqs(&store, 50), (51..=60).collect::<Vec<_>>());
+        assert_eq!(store.trim_log(10, i64::MAX, 0, 1000).unwrap(), 0);
+        // By age: everything but the newest is older than 5 ms at time 10
+        // (these events are stamped 0), at most 3 per call.
+        assert_eq!(store.trim_log(100, 5, 10, 3).unwrap(), 3);
+        assert_eq!(store.trim_log(100, 5, 10, 1000).unwrap(), 6);
+        assert_eq!(store.first_seq(), 60, "the newest event stays");
+        drop(store);
+        let store = Store::open(dir.path(), &opts).unwrap();
+        assert_eq!(store.first_seq(), 60);
+        assert_eq!(store.event_count(), 1);
     }
 
     #[test]
