@@ -144,19 +144,23 @@ impl EventLog {
         raw.resize(idx_len as usize / 4 * 4, 0);
         idx.read_exact_at(&mut raw, 0).map_err(|e| io(&self.path(first, "idx"), e))?;
         let mut offsets: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        // Keep the longest prefix of listed events that are whole in the
-        // `.log`, in order; then cut both files to it.
+        // Keep the listed events up to the newest one that is whole in the
+        // `.log` where the index says (checked from the end, so an open
+        // reads a few events, not all); then cut both files to it. The
+        // events the store relies on (through its cut) were synced, offsets
+        // included, before the cut was recorded; past it, whatever this
+        // keeps is cut by the store and written again. Every read checks
+        // each event's checksum.
+        let mut whole = offsets.len();
         let mut end = 0u64;
-        let mut whole = 0;
-        for (i, &at) in offsets.iter().enumerate() {
-            if u64::from(at) != end {
+        while let Some(i) = whole.checked_sub(1) {
+            let at = offsets[i];
+            let ordered = if i == 0 { at == 0 } else { offsets[i - 1] < at };
+            if let Some(len) = frame_len(&log, at, first + i as u64, log_len).filter(|_| ordered) {
+                end = u64::from(at) + len;
                 break;
             }
-            match frame_len(&log, at, first + i as u64, log_len) {
-                Some(len) => end += len,
-                None => break,
-            }
-            whole = i + 1;
+            whole = i;
         }
         offsets.truncate(whole);
         if log_len != end {
