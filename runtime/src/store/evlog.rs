@@ -432,6 +432,13 @@ mod tests {
         format!("{{\"seq\":{seq},\"pad\":\"{}\"}}", "x".repeat((seq % 7) as usize * 10)).into_bytes()
     }
 
+    /// A new log in a new directory, with segments of `segment_bytes`.
+    fn fresh(segment_bytes: u64) -> (tempfile::TempDir, EventLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = EventLog::open(dir.path(), segment_bytes).unwrap();
+        (dir, log)
+    }
+
     fn append(log: &EventLog, seqs: std::ops::RangeInclusive<u64>) {
         let bodies: Vec<(u64, Vec<u8>)> = seqs.map(|s| (s, payload(s))).collect();
         log.append(bodies.iter().map(|(s, p)| (*s, p.as_slice()))).unwrap();
@@ -462,8 +469,7 @@ mod tests {
     /// `upto` and `limit`, and the same after a reopen.
     #[test]
     fn ranges_read_back_across_segments_and_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = EventLog::open(dir.path(), 300).unwrap();
+        let (dir, log) = fresh(300);
         assert_eq!((log.first(), log.last()), (None, None));
         assert_eq!(read(&log, 1, 10, 10), Vec::<u64>::new());
         for batch in [5..=9, 10..=10, 11..=30, 31..=33] {
@@ -486,8 +492,7 @@ mod tests {
 
     #[test]
     fn appends_out_of_order_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        let (_dir, log) = fresh(1 << 20);
         append(&log, 1..=3);
         let p = payload(5);
         assert!(log.append([(5, p.as_slice())]).is_err(), "a gap");
@@ -504,8 +509,7 @@ mod tests {
     /// segments whole.
     #[test]
     fn open_cuts_torn_tails_and_truncate_drops_what_follows() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        let (dir, log) = fresh(1 << 20);
         append(&log, 1..=10);
         log.sync().unwrap();
         drop(log);
@@ -545,8 +549,7 @@ mod tests {
     /// A corrupted byte inside a held event is reported, not returned.
     #[test]
     fn a_corrupt_event_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = EventLog::open(dir.path(), 1 << 20).unwrap();
+        let (dir, log) = fresh(1 << 20);
         append(&log, 1..=3);
         let file = OpenOptions::new().write(true).open(dir.path().join(format!("{:020}.log", 1))).unwrap();
         file.write_all_at(b"#", (HEADER + 2) as u64).unwrap();
@@ -557,8 +560,7 @@ mod tests {
     /// Retention removes whole segments below the floor, never the newest.
     #[test]
     fn remove_before_takes_whole_old_segments() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = EventLog::open(dir.path(), 200).unwrap();
+        let (dir, log) = fresh(200);
         for n in (1..=40).step_by(2) {
             append(&log, n..=n + 1);
         }
@@ -584,8 +586,7 @@ mod tests {
     /// again from the write-ahead log).
     #[test]
     fn open_keeps_what_the_last_sync_indexed() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = EventLog::open(dir.path(), 200).unwrap();
+        let (dir, log) = fresh(200);
         for n in (1..=10).step_by(2) {
             append(&log, n..=n + 1);
         }
