@@ -442,14 +442,16 @@ impl Functions {
         let indexed = store.meta(crate::store::keys::meta::PENDING_INDEXED)?.is_some();
         let pending: Vec<Execution> = if indexed {
             let mut found = Vec::new();
-            for id in store.record_ids(k::PENDING_EXECUTION_PREFIX, false)? {
-                if let Some(e) = store.record::<Execution>(&k::execution(&id))? {
+            for key in store.record_ids(k::PENDING_EXECUTION_PREFIX, false)? {
+                if let Some((function, id)) = key.split_once('\0')
+                    && let Some(e) = store.record::<Execution>(&k::execution(function, id))?
+                {
                     found.push(e);
                 }
             }
             found
         } else {
-            store.records::<Execution>(k::EXECUTION_PREFIX)?
+            store.records::<Execution>(k::FUNCTION_EXECUTION_PREFIX)?
         };
         let pending: Vec<Execution> =
             pending.into_iter().filter(|e| e.status == "waiting" || e.status == "processing").collect();

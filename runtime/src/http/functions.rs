@@ -611,12 +611,9 @@ async fn list_executions(
 ) -> ApiResult<Response> {
     caller.who.require_scope("executions.read")?;
     load(&s, &id)?;
-    let ids = s.db.store().record_ids(&k::function_executions(&id), true)?;
-    let all: Vec<Execution> = ids
-        .iter()
-        .filter_map(|e| s.db.store().record::<Execution>(&k::execution(e)).ok().flatten())
-        .filter(|e| readable(e, &caller.who))
-        .collect();
+    let mut all: Vec<Execution> = s.db.store().records(&k::function_executions(&id))?;
+    all.retain(|e| readable(e, &caller.who));
+    all.reverse();
     let (limit, offset) = simple_paging(&params)?;
     let page: Vec<Value> =
         all.iter().skip(offset).take(limit).map(|e| e.to_model(caller.who.is_key(), false)).collect();
@@ -631,8 +628,8 @@ async fn get_execution(
     caller.who.require_scope("executions.read")?;
     let e: Execution =
         s.db.store()
-            .record(&k::execution(&eid))?
-            .filter(|e: &Execution| e.function == id && readable(e, &caller.who))
+            .record(&k::execution(&id, &eid))?
+            .filter(|e: &Execution| readable(e, &caller.who))
             .ok_or_else(|| Exception::new(ErrorType::ExecutionNotFound))?;
     Ok(json(StatusCode::OK, &e.model(caller.who.is_key(), false)))
 }

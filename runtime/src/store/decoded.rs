@@ -123,9 +123,8 @@ mod tests {
         put(&store, &f, r#"{"n":1}"#);
         let a = cache.get(&store, &f).unwrap().unwrap();
         let v = store.records_version();
-        put(&store, &keys::functions::execution("e1"), r#"{"n":9}"#);
-        put(&store, &keys::functions::function_execution("f1", "e1"), "");
-        put(&store, &keys::functions::pending_execution("e1"), "");
+        put(&store, &keys::functions::execution("f1", "e1"), r#"{"n":9}"#);
+        put(&store, &keys::functions::pending_execution("f1", "e1"), "");
         assert_eq!(store.records_version(), v, "execution writes");
         assert!(Arc::ptr_eq(&a, &cache.get(&store, &f).unwrap().unwrap()));
         put(&store, &keys::functions::deployment("d1"), r#"{"n":3}"#);

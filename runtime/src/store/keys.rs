@@ -67,12 +67,10 @@ pub mod functions {
         k.push(0);
         k
     }
-    pub fn execution(id: &str) -> Vec<u8> {
-        join(&[b"e", id.as_bytes()])
-    }
-    pub const EXECUTION_PREFIX: &[u8] = b"e\0";
-    /// Executions of a function (ids sort by creation time): `fe\0<function>\0<execution>` → ().
-    pub fn function_execution(function: &str, execution: &str) -> Vec<u8> {
+    /// An execution's record, under its function (ids sort by creation
+    /// time, so a function's executions list in order with one range read):
+    /// `fe\0<function>\0<execution>` → the record.
+    pub fn execution(function: &str, execution: &str) -> Vec<u8> {
         join(&[b"fe", function.as_bytes(), execution.as_bytes()])
     }
     pub const FUNCTION_EXECUTION_PREFIX: &[u8] = b"fe\0";
@@ -81,19 +79,35 @@ pub mod functions {
         k.push(0);
         k
     }
-    /// Executions recorded as started and not finished yet: `pe\0<execution>` → ().
-    /// A start finds the ones a stop interrupted here, without reading every execution.
-    pub fn pending_execution(execution: &str) -> Vec<u8> {
-        join(&[b"pe", execution.as_bytes()])
+    /// Executions recorded as started and not finished yet:
+    /// `pe\0<function>\0<execution>` → (). A start finds the ones a stop
+    /// interrupted here, without reading every execution.
+    pub fn pending_execution(function: &str, execution: &str) -> Vec<u8> {
+        join(&[b"pe", function.as_bytes(), execution.as_bytes()])
     }
     pub const PENDING_EXECUTION_PREFIX: &[u8] = b"pe\0";
+
+    /// The layout before 2026-12-04 (`store::rekey` moves it): the record
+    /// under `e\0<execution>`, an empty index entry under the function's
+    /// key, and `pe\0<execution>` while pending.
+    pub mod legacy {
+        use crate::store::keys::join;
+
+        pub fn execution(id: &str) -> Vec<u8> {
+            join(&[b"e", id.as_bytes()])
+        }
+        pub const EXECUTION_PREFIX: &[u8] = b"e\0";
+        pub fn pending_execution(id: &str) -> Vec<u8> {
+            join(&[b"pe", id.as_bytes()])
+        }
+    }
 
     /// Whether a function-tree key belongs to an execution (its record or
     /// an index entry of it): the keys every execution writes. Writes to any
     /// other function-tree key (functions, deployments) move the store's
     /// `records_version`, which shared decoded copies check (`decoded`).
     pub fn is_execution_key(key: &[u8]) -> bool {
-        key.starts_with(EXECUTION_PREFIX)
+        key.starts_with(legacy::EXECUTION_PREFIX)
             || key.starts_with(FUNCTION_EXECUTION_PREFIX)
             || key.starts_with(PENDING_EXECUTION_PREFIX)
     }

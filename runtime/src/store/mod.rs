@@ -33,6 +33,7 @@ pub mod error;
 pub mod evlog;
 pub mod keys;
 pub mod log;
+mod rekey;
 pub mod space;
 pub mod tx;
 pub mod wal;
@@ -179,7 +180,7 @@ impl Store {
         // Retention removes segments after it moves the floor, and the floor
         // reaches sled later: the files may already start after it.
         let first_seq = meta_u64(&tree, keys::meta::FIRST_SEQ)?.unwrap_or(1).max(events.first().unwrap_or(1));
-        Ok(Store {
+        let store = Store {
             db,
             tree,
             gate: RwLock::new(()),
@@ -187,7 +188,9 @@ impl Store {
             events,
             first_seq: AtomicU64::new(first_seq),
             records_version: AtomicU64::new(0),
-        })
+        };
+        rekey::executions_by_function(&store)?;
+        Ok(store)
     }
 
     /// See `records_version`: read it before reading the records it covers.

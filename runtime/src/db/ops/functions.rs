@@ -73,8 +73,8 @@ pub fn delete_function(
         tx.remove_record(k::function_deployment(id, d));
     }
     for e in executions {
-        tx.remove_record(k::execution(e));
-        tx.remove_record(k::function_execution(id, e));
+        tx.remove_record(k::execution(id, e));
+        tx.remove_record(k::pending_execution(id, e));
     }
     tx.remove_record(k::function(id));
     tx.emit(function_event(&f, Action::Delete, who))?;
@@ -163,9 +163,8 @@ pub fn start_execution(tx: &mut WriteTx<'_>, e: &Execution) -> Result<Execution,
     let mut e = e.clone();
     e.created = tx.now();
     e.updated = tx.now();
-    tx.put_record(k::execution(&e.id), &e)?;
-    tx.put_record_marker(k::function_execution(&e.function, &e.id));
-    tx.put_record_marker(k::pending_execution(&e.id));
+    tx.put_record(k::execution(&e.function, &e.id), &e)?;
+    tx.put_record_marker(k::pending_execution(&e.function, &e.id));
     tx.emit(execution_event(&e, Action::Create))?;
     Ok(e)
 }
@@ -191,7 +190,6 @@ pub fn finish_execution(
     let mut e = e.clone();
     if !started {
         e.created = tx.now();
-        tx.put_record_marker(k::function_execution(&e.function, &e.id));
     }
     if let Some(w) = writes {
         for m in w.marks {
@@ -216,9 +214,9 @@ pub fn finish_execution(
         tx.put_meta(crate::store::keys::meta::trigger_done(seq, &e.function), Vec::new());
     }
     e.updated = tx.now();
-    tx.put_record(k::execution(&e.id), &e)?;
+    tx.put_record(k::execution(&e.function, &e.id), &e)?;
     if started {
-        tx.remove_record(k::pending_execution(&e.id));
+        tx.remove_record(k::pending_execution(&e.function, &e.id));
     }
     // As Appwrite: a synchronous HTTP execution is created finished (one
     // `create` event, with the final record); any other gets an `update`
@@ -230,16 +228,13 @@ pub fn finish_execution(
 }
 
 pub fn delete_execution(tx: &mut WriteTx<'_>, function_id: &str, id: &str) -> Result<Execution, Exception> {
-    let e: Execution = tx
-        .record(&k::execution(id))?
-        .filter(|e: &Execution| e.function == function_id)
-        .ok_or_else(|| Exception::new(ErrorType::ExecutionNotFound))?;
+    let e: Execution =
+        tx.record(&k::execution(function_id, id))?.ok_or_else(|| Exception::new(ErrorType::ExecutionNotFound))?;
     if !e.finished() && e.status != "scheduled" {
         return Err(Exception::new(ErrorType::ExecutionInProgress));
     }
-    tx.remove_record(k::execution(id));
-    tx.remove_record(k::function_execution(function_id, id));
-    tx.remove_record(k::pending_execution(id));
+    tx.remove_record(k::execution(function_id, id));
+    tx.remove_record(k::pending_execution(function_id, id));
     tx.emit(execution_event(&e, Action::Delete))?;
     Ok(e)
 }
