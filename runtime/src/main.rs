@@ -25,6 +25,21 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Keep transparent huge pages off this process's memory. mimalloc asks for
+/// them on its segments, so memory it takes (back) from the kernel faults in
+/// 2 MiB at a time, every page of it zeroed. sled allocates a fresh 512 KiB
+/// buffer for each stretch of its log, and zeroing huge pages for those was
+/// 7% of the server's CPU at 64 clients, on the writer thread; without huge
+/// pages only the pages written are zeroed, 4 KiB at a time (BENCHMARKS.md,
+/// 2026-12-04 third session). The flag is the process's, checked at each
+/// fault, so setting it after the allocator started still applies.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!(error = %e, "transparent huge pages stay allowed");
+    }
+}
+
 /// The manifest looked for when none is named.
 const DEFAULT_MANIFEST: &str = "arcade.toml";
 
@@ -270,6 +285,7 @@ fn find_manifest(named: Option<&Path>, skip: bool) -> anyhow::Result<Option<Mani
 }
 
 async fn serve(args: ServeArgs, dev: bool) -> anyhow::Result<()> {
+    no_huge_pages();
     let manifest = find_manifest(args.manifest.as_deref(), args.no_manifest)?;
     if dev && manifest.is_none() {
         bail!(
