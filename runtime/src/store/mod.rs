@@ -3,8 +3,10 @@
 //! This is the only module that touches sled. It owns the tree layout
 //! (`keys`), the order-preserving index encoding (`codec`), the write
 //! transaction that commits data and events together (`tx`), the event
-//! log's own files (`evlog`) and reads of them (`log`), and shared decoded
-//! copies of hot records (`decoded`). Everything above it sees typed records.
+//! log's own files (`evlog`) and reads of them (`log`), shared decoded
+//! copies of hot records (`decoded`), and the move of execution records
+//! from an older layout at open (`rekey`). Everything above it sees typed
+//! records.
 //!
 //! Writes go through [`Store::transact`], called by the single writer
 //! (`crate::db::writer`) once per group of operations, and through a few
