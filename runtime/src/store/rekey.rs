@@ -94,6 +94,22 @@ mod tests {
         IVec::from(format!(r#"{{"id":"{id}","function":"{function}","status":"completed"}}"#).as_bytes())
     }
 
+    /// Open, waiting out sled's file lock: its I/O threads can hold the
+    /// previous handle's files for a moment after it is dropped.
+    fn open(dir: &std::path::Path) -> Result<Store, StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Store::open(dir, &StoreOptions::default()) {
+                Err(e)
+                    if format!("{e:?}").contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn put(key: Vec<u8>, value: IVec) -> Write {
         (TreeId::Functions, key, Some(value))
     }
@@ -113,7 +129,7 @@ mod tests {
     #[test]
     fn the_old_layout_moves_under_the_functions_keys() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open(dir.path()).unwrap();
         let mut old = Vec::new();
         // More than one chunk, over two functions.
         for i in 0..(CHUNK + 5) {
@@ -130,7 +146,7 @@ mod tests {
         store.upkeep(old).unwrap();
         drop(store);
 
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open(dir.path()).unwrap();
         assert_eq!(get(&store, &k::execution("f1", "e00000")), Some(record("f1", "e00000")));
         assert_eq!(get(&store, &k::execution("f2", "e00003")), Some(record("f2", "e00003")));
         assert_eq!(get(&store, &k::execution("f2", "half")), Some(record("f2", "half")));
@@ -143,7 +159,7 @@ mod tests {
         assert_eq!(f1.len(), CHUNK / 2 + 3, "a function's executions read as records");
         drop(store);
 
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open(dir.path()).unwrap();
         assert_eq!(executions_by_function(&store).unwrap(), 0);
         assert_eq!(keys(&store), all);
     }
@@ -153,10 +169,10 @@ mod tests {
     #[test]
     fn an_unreadable_old_record_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open(dir.path()).unwrap();
         store.upkeep(vec![put(legacy::execution("e1"), IVec::from(&b"{}"[..]))]).unwrap();
         drop(store);
-        let err = Store::open(dir.path(), &StoreOptions::default()).err().expect("refused");
+        let err = open(dir.path()).err().expect("refused");
         assert!(err.to_string().contains("functions"), "{err}");
     }
 }
