@@ -717,6 +717,22 @@ fn corrupt(tree: &'static str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt { tree, detail: detail.to_string() }
 }
 
+/// Open `dir` in a test that opens it again after dropping a store: sled's
+/// I/O threads can hold the dropped store's file lock for a moment, so
+/// this waits that out (up to 10 s). Any other error returns at once.
+#[cfg(test)]
+pub(crate) fn open_again(dir: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(dir, opts) {
+            Err(e) if format!("{e:?}").contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -731,7 +747,7 @@ mod tests {
     #[test]
     fn open_applies_only_the_records_sled_lacks() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         let put = |k: &[u8], v: &[u8]| (TreeId::Meta, k.to_vec(), Some(IVec::from(v)));
         store.upkeep(vec![put(b"a", b"1")]).unwrap();
         store.upkeep(vec![put(b"a", b"2"), put(b"b", b"1")]).unwrap();
@@ -750,7 +766,7 @@ mod tests {
         wal.append(applied + 1, &entries, true).unwrap();
         drop(wal);
 
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(value(&store, b"a").as_deref(), Some(&b"2"[..]));
         assert_eq!(value(&store, b"b"), None);
         assert_eq!(value(&store, b"c").as_deref(), Some(&b"3"[..]));
@@ -767,7 +783,7 @@ mod tests {
     #[test]
     fn open_applies_again_every_record_after_the_marker() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         let put = |k: &[u8], v: &[u8]| (TreeId::Meta, k.to_vec(), Some(IVec::from(v)));
         let applied = |store: &Store| value(store, keys::meta::WAL_APPLIED).and_then(|v| keys::u64_of(&v));
         for i in 1..MARKER_EVERY {
@@ -797,7 +813,7 @@ mod tests {
             tree.insert(phys(b"gone"), &b"x"[..]).unwrap();
             db.flush().unwrap();
         }
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(value(&store, b"k").as_deref(), Some(&b"2"[..]), "the later record wins, as it did");
         assert_eq!(value(&store, b"gone"), None);
         assert_eq!(value(&store, b"n").as_deref(), Some(&b"after"[..]));
@@ -807,11 +823,11 @@ mod tests {
 
         // A restart without a checkpoint (the store dropped, not flushed)
         // after a record that set no marker: it is applied again, no LSN reused.
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         store.upkeep(vec![put(b"k", b"3")]).unwrap();
         let next = store.writes().next_lsn;
         drop(store);
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert!(store.writes().next_lsn >= next, "{} < {next}", store.writes().next_lsn);
         assert_eq!(value(&store, b"k").as_deref(), Some(&b"3"[..]));
     }
@@ -822,7 +838,7 @@ mod tests {
     fn the_logs_floor_moves_with_retention_and_survives_a_restart() {
         use crate::model::event::{Action, EventDraft, Resource, raw};
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(store.first_seq(), 1, "a new log starts at 1");
         let ((), events, next) = store
             .transact(1, 0, true, |tx| {
@@ -841,7 +857,7 @@ mod tests {
         assert!(matches!(store.events_after(3, 20, 10).unwrap(), Err(log::Trimmed { first_available: 16 })));
         assert_eq!(store.events_after(15, 20, 10).unwrap().map(|e| e.len()), Ok(5));
         drop(store);
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(store.first_seq(), 16);
         assert_eq!(store.event_count(), 5);
     }
@@ -884,7 +900,7 @@ mod tests {
     fn events_after_the_checkpoint_come_back_from_the_write_ahead_log() {
         let dir = tempfile::tempdir().unwrap();
         let opts = StoreOptions { event_segment_bytes: 2048, ..StoreOptions::default() };
-        let store = Store::open(dir.path(), &opts).unwrap();
+        let store = open_again(dir.path(), &opts).unwrap();
         let mut next = emit_users(&store, 1, 10);
         store.flush().unwrap();
         for _ in 0..5 {
@@ -905,7 +921,7 @@ mod tests {
         let len = first.metadata().unwrap().len();
         first.set_len(len - 5).unwrap();
 
-        let store = Store::open(dir.path(), &opts).unwrap();
+        let store = open_again(dir.path(), &opts).unwrap();
         assert_eq!(store.last_seq().unwrap(), next - 1);
         assert_eq!(seqs(&store, 0), (1..next).collect::<Vec<_>>());
         assert_eq!(store.event_count() as u64, next - 1);
@@ -918,14 +934,14 @@ mod tests {
     #[test]
     fn losing_checkpointed_events_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         emit_users(&store, 1, 5);
         store.flush().unwrap();
         drop(store);
         for f in event_files(dir.path()) {
             std::fs::OpenOptions::new().write(true).open(&f).unwrap().set_len(0).unwrap();
         }
-        let err = Store::open(dir.path(), &StoreOptions::default()).err().expect("refused");
+        let err = open_again(dir.path(), &StoreOptions::default()).err().expect("refused");
         assert!(matches!(err, StoreError::Corrupt { tree: "events", .. }), "{err}");
     }
 
@@ -957,14 +973,14 @@ mod tests {
         wal.append(2, &[put(23)], true).unwrap();
         drop(wal);
 
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(store.first_seq(), 5);
         assert_eq!(seqs(&store, 4), (5..=23).collect::<Vec<_>>());
         assert!(matches!(store.events_after(2, 23, 10).unwrap(), Err(log::Trimmed { first_available: 5 })));
         assert!(store.tree(TreeId::Events).iter().next().is_none(), "sled holds no event any more");
         let next = emit_users(&store, 24, 1);
         drop(store);
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(seqs(&store, 4), (5..next).collect::<Vec<_>>());
     }
 
@@ -974,7 +990,7 @@ mod tests {
     fn retention_removes_old_event_files() {
         let dir = tempfile::tempdir().unwrap();
         let opts = StoreOptions { event_segment_bytes: 1024, ..StoreOptions::default() };
-        let store = Store::open(dir.path(), &opts).unwrap();
+        let store = open_again(dir.path(), &opts).unwrap();
         let mut next = 1;
         for _ in 0..20 {
             next = emit_users(&store, next, 3);
@@ -992,7 +1008,7 @@ mod tests {
         assert_eq!(store.trim_log(100, 5, 10, 1000).unwrap(), 6);
         assert_eq!(store.first_seq(), 60, "the newest event stays");
         drop(store);
-        let store = Store::open(dir.path(), &opts).unwrap();
+        let store = open_again(dir.path(), &opts).unwrap();
         assert_eq!(store.first_seq(), 60);
         assert_eq!(store.event_count(), 1);
     }
@@ -1000,7 +1016,7 @@ mod tests {
     #[test]
     fn transact_logs_and_applies_one_record_per_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         let before = store.writes().next_lsn;
         let ((), events, next) = store.transact(1, 0, true, |_tx| {}).unwrap();
         assert!(events.is_empty() && next == 1);
@@ -1011,7 +1027,7 @@ mod tests {
         assert!(logged > 0, "the record is in the log until a checkpoint");
         drop(store);
         // Reopening finds the record already applied (sled flushed at drop or not):
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let store = open_again(dir.path(), &StoreOptions::default()).unwrap();
         assert_eq!(value(&store, b"k").as_deref(), Some(&b"v"[..]));
     }
 }

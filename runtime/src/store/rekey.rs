@@ -94,20 +94,8 @@ mod tests {
         IVec::from(format!(r#"{{"id":"{id}","function":"{function}","status":"completed"}}"#).as_bytes())
     }
 
-    /// Open, waiting out sled's file lock: its I/O threads can hold the
-    /// previous handle's files for a moment after it is dropped.
     fn open(dir: &std::path::Path) -> Result<Store, StoreError> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match Store::open(dir, &StoreOptions::default()) {
-                Err(e)
-                    if format!("{e:?}").contains("could not acquire lock") && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => return other,
-            }
-        }
+        crate::store::open_again(dir, &StoreOptions::default())
     }
 
     fn put(key: Vec<u8>, value: IVec) -> Write {
